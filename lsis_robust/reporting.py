@@ -1,0 +1,140 @@
+"""Writing results: tables (Markdown, CSV, LaTeX), figures (PNG) and provenance.
+
+Every file is written to a temporary name in the target folder and renamed
+into place, so an interrupted run never leaves a half-written result.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "atomic_path",
+    "write_table",
+    "save_figure",
+    "write_provenance",
+    "provenance",
+    "git_commit",
+]
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        text = text.replace(a, b)
+    return text
+
+
+def write_table(df: pd.DataFrame, out_dir, stem: str, caption: str = "", float_format: str = "{:.4f}",
+                index: bool = False) -> dict[str, Path]:
+    """Write ``df`` as ``stem.csv``, ``stem.md`` and ``stem.tex`` in ``out_dir``.
+
+    The CSV keeps full precision; Markdown and LaTeX round floats with
+    ``float_format`` and carry the caption.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"write_table needs a pandas DataFrame, got {type(df).__name__}")
+    out_dir = Path(out_dir)
+    shown = df.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else float_format.format(v))
+    paths = {
+        "csv": atomic_write_text(out_dir / f"{stem}.csv", df.to_csv(index=index)),
+        "md": atomic_write_text(
+            out_dir / f"{stem}.md", (f"{caption}\n\n" if caption else "") + shown.to_markdown(index=index) + "\n"
+        ),
+    }
+    cols = "l" * (shown.index.nlevels if index else 0) + "r" * shown.shape[1]
+    body = shown.to_latex(index=index, escape=True, column_format=cols)
+    tex = body
+    if caption:
+        tex = ("\\begin{table}[ht]\n\\centering\n\\caption{" + _latex_escape(caption) + "}\n"
+               + body + "\\end{table}\n")
+    paths["tex"] = atomic_write_text(out_dir / f"{stem}.tex", tex)
+    return paths
+
+
+def save_figure(fig, path, caption: str) -> Path:
+    """Save a matplotlib figure as PNG with ``caption`` printed under the axes."""
+    if not caption:
+        raise ValueError("every figure needs a caption saying what was computed and how")
+    fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.18))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def git_commit(cwd=None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def provenance(**extra) -> dict:
+    """Versions, commit, host and time, plus whatever the caller adds (seed, protocol, wall time)."""
+    from . import __version__
+    import numpy
+    import scipy
+
+    info = {
+        "package": "lsis_robust",
+        "version": __version__,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    info.update(extra)
+    return info
+
+
+def write_provenance(out_dir, stem: str, **extra) -> Path:
+    return atomic_write_text(Path(out_dir) / f"{stem}.provenance.json",
+                             json.dumps(provenance(**extra), indent=2, default=str) + "\n")
