@@ -183,7 +183,7 @@ def test_B5_logit_model_minimiser_at_infinity(data):
     # Decreasing along g_1 towards 0, reached only as g_1 -> infinity; below
     # 1e-15 the difference of the two log terms is rounding noise.
     assert np.all(np.diff(d) <= 1e-15)
-    assert np.all(d[t < 5] > 1e-8) and np.all(d[t < 12] > 0) and d[-1] < 1e-12
+    assert np.all(d[t < 5] > 1e-8 * (1 - alpha) ** 2) and np.all(d[t < 12] > 0) and d[-1] < 1e-12
 
 
 @given(st.data())
