@@ -21,7 +21,7 @@ from importlib import metadata
 from typing import Callable
 
 import numpy as np
-from scipy.special import expit, log_expit, ndtr
+from scipy.special import erfc
 
 __all__ = [
     "MarginLoss",
@@ -69,19 +69,39 @@ def _as_float_array(m):
     return np.asarray(m, dtype=np.float64)
 
 
-def _sigmoid_pair(m):
-    """sigma(m), sigma(-m) and sigma(m) sigma(-m), each accurate in its tail."""
-    sp = expit(m)
-    sn = expit(-m)
-    return sp, sn, np.exp(log_expit(m) + log_expit(-m))
+def _log_sigmoid(m):
+    """log sigma(m) = -(log1p(e^{-|m|}) + max(-m, 0)); exact in both tails."""
+    return -(np.log1p(np.exp(-np.abs(m))) + np.maximum(-m, 0.0))
+
+
+def _logistic_parts(m):
+    """log sigma(m), log sigma(-m), sigma(m), sigma(-m), sigma(m) sigma(-m) from one exp.
+
+    Everything is built from e = exp(-|m|) <= 1, so nothing overflows and
+    each quantity keeps its relative accuracy in the tails.
+    """
+    e = np.exp(-np.abs(m))
+    l1 = np.log1p(e)
+    inv = 1.0 / (1.0 + e)
+    small = e * inv
+    pos = m >= 0
+    return (
+        -(l1 + np.maximum(-m, 0.0)),
+        -(l1 + np.maximum(m, 0.0)),
+        np.where(pos, inv, small),
+        np.where(pos, small, inv),
+        small * inv,
+    )
 
 
 class MarginLoss:
     """Base class of binary margin losses phi(m), m = y x'beta.
 
-    Subclasses implement ``phi``, ``dphi`` and ``d2phi`` (and ``rho`` where the
-    loss is a rho-transform of the logistic loss).  ``__init__`` validates the
-    tuning constants.  Class attributes describe the shape:
+    A loss defines ``phi`` and either ``dphi`` and ``d2phi`` or a
+    ``derivatives(m)`` returning (phi, phi', phi'') at once (the built-in
+    losses do the latter, to share the exponentials), and ``rho`` where the
+    loss is a rho-transform of the logistic loss.  ``__init__`` validates the
+    tuning constants.  Attributes describe the shape:
 
     bounded
         phi stays bounded as m -> -inf (the robust losses).
@@ -90,12 +110,17 @@ class MarginLoss:
     smooth
         phi is twice continuously differentiable (CH and BY have a kink in
         phi'' at v = c, so Newton steps there are only piecewise exact).
+    labels_by_argmin
+        the minimiser of the conditional risk is decreasing in P(Y=+1|x), so
+        labels go by the sign opposite to the score (LSLR with alpha > 1,
+        Corollary 3).
     """
 
     name: str = "margin"
     bounded: bool = False
     convex: bool = True
     smooth: bool = True
+    labels_by_argmin: bool = False
 
     def _params(self) -> dict:
         sig = inspect.signature(type(self).__init__)
@@ -125,10 +150,20 @@ class MarginLoss:
         raise NotImplementedError
 
     def dphi(self, m):
-        raise NotImplementedError
+        return self.derivatives(m)[1]
 
     def d2phi(self, m):
-        raise NotImplementedError
+        return self.derivatives(m)[2]
+
+    def derivatives(self, m):
+        """(phi, phi', phi'') at m."""
+        if type(self).dphi is MarginLoss.dphi or type(self).d2phi is MarginLoss.d2phi:
+            raise NotImplementedError(f"{type(self).__name__} must define dphi and d2phi, or derivatives")
+        return self.phi(m), self.dphi(m), self.d2phi(m)
+
+    def dphi_d2phi(self, m):
+        """(phi', phi'') at m: what a Newton step needs, without phi itself."""
+        return self.derivatives(m)[1:]
 
     def has_rho(self) -> bool:
         return type(self).rho is not MarginLoss.rho
@@ -143,11 +178,11 @@ class MarginLoss:
         observations that a bounded loss ignores.
         """
         m = _as_float_array(m)
-        return self.dphi(m) / (-expit(-m))
+        return self.dphi(m) / -_logistic_parts(m)[3]
 
     def link(self, s):
         """Probability model P(Y=+1 | score s) that this loss estimates consistently."""
-        return expit(_as_float_array(s))
+        return _logistic_parts(_as_float_array(s))[2]
 
 
 class LR(MarginLoss):
@@ -159,13 +194,11 @@ class LR(MarginLoss):
     name = "lr"
 
     def phi(self, m):
-        return -log_expit(_as_float_array(m))
+        return -_log_sigmoid(_as_float_array(m))
 
-    def dphi(self, m):
-        return -expit(-_as_float_array(m))
-
-    def d2phi(self, m):
-        return _sigmoid_pair(_as_float_array(m))[2]
+    def derivatives(self, m):
+        lsp, _, _, sn, s2 = _logistic_parts(_as_float_array(m))
+        return -lsp, -sn, s2
 
     def rho(self, v):
         return _as_float_array(v).copy()
@@ -186,18 +219,17 @@ class LSLR(MarginLoss):
     def __init__(self, alpha: float = 0.1):
         self.alpha = validate_alpha(alpha)
 
+    @property
+    def labels_by_argmin(self):
+        return self.alpha > 1
+
     def phi(self, m):
-        m = _as_float_array(m)
-        a = self.alpha / 2
-        return -(1 - a) * log_expit(m) - a * log_expit(-m)
+        return self.derivatives(m)[0]
 
-    def dphi(self, m):
-        m = _as_float_array(m)
+    def derivatives(self, m):
+        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
         a = self.alpha / 2
-        return -(1 - a) * expit(-m) + a * expit(m)
-
-    def d2phi(self, m):
-        return _sigmoid_pair(_as_float_array(m))[2]
+        return -(1 - a) * lsp - a * lsn, -(1 - a) * sn + a * sp, s2
 
     def rho(self, v):
         v = _as_float_array(v)
@@ -206,7 +238,7 @@ class LSLR(MarginLoss):
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
-        return (expit(_as_float_array(s)) - self.alpha / 2) / (1 - self.alpha)
+        return (super().link(s) - self.alpha / 2) / (1 - self.alpha)
 
 
 class MLSLR(MarginLoss):
@@ -216,7 +248,11 @@ class MLSLR(MarginLoss):
     phi(m) = -(1 - alpha/2) log u(m) - (alpha/2) log u(-m)
     = rho_MLS(phi_LR(m)) (eq. 25).  The logit model is kept as the
     probability estimator.  alpha in [0, 1) or (1, 2]; alpha = 0 is LR, and
-    alpha -> 1 approaches LSQLR after rescaling (Theorem 2).
+    alpha -> 1 approaches LSQLR after rescaling (Theorem 2).  For K = 2,
+    alpha and 2 - alpha give the same loss.
+
+    phi'(m) = -(1 - alpha) [(1 - alpha/2) g(m) - (alpha/2) g(-m)] with
+    g(m) = sigma(m) sigma(-m) / u(m), and g'(m) = -tanh(m/2) g(m) - (1 - alpha) g(m)^2.
     """
 
     name = "mlslr"
@@ -232,62 +268,53 @@ class MLSLR(MarginLoss):
     def convex(self):
         return self.alpha in (0.0, 2.0)
 
-    def _log_u(self, m):
-        """log u(m) for both signs of 1 - alpha, without cancellation."""
-        al = self.alpha
-        if al < 1:
-            base = math.log(al / 2) if al > 0 else -np.inf
-            return np.logaddexp(math.log1p(-al) + log_expit(m), base)
-        # u(m) = (1 - alpha/2) + (alpha - 1) sigma(-m) for alpha > 1
-        base = math.log1p(-al / 2) if al < 2 else -np.inf
-        return np.logaddexp(base, math.log(al - 1) + log_expit(-m))
+    def _log_u(self, lsp, lsn, sp, sn):
+        """log u(m), u(m) = (1 - alpha) sigma(m) + alpha/2, for both signs of 1 - alpha.
 
-    def _ratio(self, m):
-        """sigma(m) sigma(-m) / u(m), in log space."""
-        return np.exp(log_expit(m) + log_expit(-m) - self._log_u(m))
+        u is a sum of non-negative terms (u = (1 - alpha/2) + (alpha - 1)
+        sigma(-m) when alpha > 1), so the direct logarithm loses nothing; only
+        where a constant term vanishes (alpha = 0 or 2) can u underflow, and
+        there log u is an exact log-sigmoid.
+        """
+        al = self.alpha
+        if al == 0:
+            return lsp
+        if al == 2:
+            return lsn
+        if al < 1:
+            return np.log((1 - al) * sp + al / 2)
+        return np.log((1 - al / 2) + (al - 1) * sn)
 
     def phi(self, m):
-        m = _as_float_array(m)
-        a, b = 1 - self.alpha / 2, self.alpha / 2
-        out = -b * self._log_u(-m)
-        if a > 0:
-            out = out - a * self._log_u(m)
-        return out
+        return self.derivatives(m, order=0)[0]
 
-    def dphi(self, m):
-        m = _as_float_array(m)
-        a, b = 1 - self.alpha / 2, self.alpha / 2
-        g = self._ratio(m) if a > 0 else 0.0
-        h = self._ratio(-m)
-        return -(1 - self.alpha) * (a * g - b * h)
-
-    def d2phi(self, m):
-        m = _as_float_array(m)
+    def derivatives(self, m, order=2):
+        lsp, lsn, sp, sn, _ = _logistic_parts(_as_float_array(m))
         al = self.alpha
         a, b = 1 - al / 2, al / 2
-        tanh = np.tanh(m / 2)  # d/dm [sigma(m) sigma(-m)] = -tanh(m/2) sigma(m) sigma(-m)
-        h = self._ratio(-m)
+        log_u_pos, log_u_neg = self._log_u(lsp, lsn, sp, sn), self._log_u(lsn, lsp, sn, sp)
+        # a = 0 only at alpha = 2, where log u(m) may be -inf: drop the term, do not form 0 * inf.
+        phi = -b * log_u_neg - (a * log_u_pos if a > 0 else 0.0)
+        if order == 0:
+            return (phi,)
+        log_s2 = lsp + lsn
+        g = np.exp(log_s2 - log_u_pos) if a > 0 else 0.0
+        h = np.exp(log_s2 - log_u_neg)
+        dphi = -(1 - al) * (a * g - b * h)
+        tanh = np.tanh(_as_float_array(m) / 2)
         dh = -tanh * h + (1 - al) * h * h
-        if a > 0:
-            g = self._ratio(m)
-            dg = -tanh * g - (1 - al) * g * g
-        else:
-            dg = 0.0
-        return -(1 - al) * (a * dg - b * dh)
+        dg = -tanh * g - (1 - al) * g * g if a > 0 else 0.0
+        return phi, dphi, -(1 - al) * (a * dg - b * dh)
 
     def rho(self, v):
-        v = _as_float_array(v)
         return self.phi(_margin_from_v(v))
-
-    def link(self, s):
-        return expit(_as_float_array(s))
 
 
 def _margin_from_v(v):
     """Inverse of v = -log sigma(m): m = -log(e^v - 1), stable for small and large v."""
     v = _as_float_array(v)
     with np.errstate(divide="ignore"):
-        return -np.where(v > 30, v + np.log1p(-np.exp(-v)), np.log(np.expm1(v)))
+        return -np.where(v > 30, v + np.log1p(-np.exp(-np.minimum(v, 700))), np.log(np.expm1(np.minimum(v, 30))))
 
 
 class LSQLR(MarginLoss):
@@ -305,15 +332,11 @@ class LSQLR(MarginLoss):
     convex = False
 
     def phi(self, m):
-        return 0.5 * expit(-_as_float_array(m)) ** 2
+        return 0.5 * _logistic_parts(_as_float_array(m))[3] ** 2
 
-    def dphi(self, m):
-        m = _as_float_array(m)
-        return -expit(-m) ** 2 * expit(m)
-
-    def d2phi(self, m):
-        sp, sn, s2 = _sigmoid_pair(_as_float_array(m))
-        return s2 * sn * (2 * sp - sn)
+    def derivatives(self, m):
+        _, _, sp, sn, s2 = _logistic_parts(_as_float_array(m))
+        return 0.5 * sn * sn, -sn * s2, s2 * sn * (2 * sp - sn)
 
     def rho(self, v):
         return 0.5 * np.expm1(-_as_float_array(v)) ** 2
@@ -325,8 +348,11 @@ class _BoundedRhoLoss(MarginLoss):
     phi(m) = zeta1(v) + eta(sigma(m)) + eta(sigma(-m)),  v = phi_LR(m),
     eta(t) = int_0^t psi(-log u) du,  psi = zeta1'.
     Differentiating gives phi'(m) = -sigma(-m) [sigma(-m) psi(v) + sigma(m) psi(vbar)]
-    with vbar = phi_LR(-m), and phi'' follows with psi'.  The bias correction
-    eta makes the estimator Fisher-consistent under the logistic model.
+    with vbar = phi_LR(-m), and
+    phi''(m) = 2 sigma(-m) s2 psi(v) + sigma(-m)^3 psi'(v) - s2 (sigma(-m) - sigma(m)) psi(vbar)
+    - s2 sigma(m) psi'(vbar), s2 = sigma(m) sigma(-m).
+    The bias correction eta makes the estimator Fisher-consistent under the
+    logistic model.
     """
 
     bounded = True
@@ -337,26 +363,25 @@ class _BoundedRhoLoss(MarginLoss):
         self.c = _validate_c(c)
 
     def phi(self, m):
-        m = _as_float_array(m)
-        v = -log_expit(m)
-        return self.zeta1(v) + self.eta(expit(m), v) + self.eta(expit(-m), -log_expit(-m))
+        lsp, lsn, sp, sn, _ = _logistic_parts(_as_float_array(m))
+        return self.zeta1(-lsp) + self.eta(sp, -lsp) + self.eta(sn, -lsn)
 
-    def dphi(self, m):
-        m = _as_float_array(m)
-        sp, sn, _ = _sigmoid_pair(m)
-        v, vbar = -log_expit(m), -log_expit(-m)
-        return -sn * (sn * self.psi(v) + sp * self.psi(vbar))
+    def derivatives(self, m):
+        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
+        return (self.zeta1(-lsp) + self.eta(sp, -lsp) + self.eta(sn, -lsn), *self._dphi_d2phi(lsp, lsn, sp, sn, s2))
 
-    def d2phi(self, m):
-        m = _as_float_array(m)
-        sp, sn, s2 = _sigmoid_pair(m)
-        v, vbar = -log_expit(m), -log_expit(-m)
-        return (
-            2 * sn * s2 * self.psi(v)
-            + sn**3 * self.dpsi(v)
-            - s2 * (sn - sp) * self.psi(vbar)
-            - s2 * sp * self.dpsi(vbar)
-        )
+    def dphi_d2phi(self, m):
+        return self._dphi_d2phi(*_logistic_parts(_as_float_array(m)))
+
+    def _dphi_d2phi(self, lsp, lsn, sp, sn, s2):
+        psi_v, dpsi_v = self.psi_dpsi(-lsp)
+        psi_vbar, dpsi_vbar = self.psi_dpsi(-lsn)
+        dphi = -sn * (sn * psi_v + sp * psi_vbar)
+        d2phi = 2 * sn * s2 * psi_v + sn**3 * dpsi_v - s2 * (sn - sp) * psi_vbar - s2 * sp * dpsi_vbar
+        return dphi, d2phi
+
+    def psi(self, v):
+        return self.psi_dpsi(_as_float_array(v))[0]
 
     def rho(self, v):
         v = _as_float_array(v)
@@ -382,17 +407,14 @@ class Bianco_Yohai(_BoundedRhoLoss):
         c = self.c
         return np.where(v <= c, v - v * v / (2 * c), c / 2)
 
-    def psi(self, v):
-        return np.clip(1 - v / self.c, 0.0, None)
-
-    def dpsi(self, v):
-        return np.where(v < self.c, -1.0 / self.c, 0.0)
+    def psi_dpsi(self, v):
+        inside = v < self.c
+        return np.where(inside, 1 - v / self.c, 0.0), np.where(inside, -1.0 / self.c, 0.0)
 
     def eta(self, t, neg_log_t):
         """eta(t) with -log t passed in, so the test t > e^{-c} is exact in the tails."""
         c = self.c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            val = t * (1 - 1 / c) - t * neg_log_t / c + math.exp(-c) / c
+        val = t * (1 - 1 / c) - t * neg_log_t / c + math.exp(-c) / c
         return np.where(neg_log_t < c, val, 0.0)
 
 
@@ -416,17 +438,20 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         upper = -2 * np.exp(-sv) * (1 + sv) + math.exp(-sc) * (2 * (1 + sc) + c)
         return np.where(v <= c, v * math.exp(-sc), upper)
 
-    def psi(self, v):
-        return np.exp(-np.sqrt(np.maximum(v, self.c)))
-
-    def dpsi(self, v):
+    def psi_dpsi(self, v):
         sv = np.sqrt(np.maximum(v, self.c))
-        return np.where(v > self.c, -np.exp(-sv) / (2 * sv), 0.0)
+        psi = np.exp(-sv)
+        return psi, np.where(v > self.c, -psi / (2 * sv), 0.0)
 
     def eta(self, t, neg_log_t):
-        s = np.sqrt(np.maximum(neg_log_t, self.c))
-        # Phi(x) - 1 = -Phi(-x) keeps the small tail value accurate.
-        return t * np.exp(-s) - math.exp(0.25) * math.sqrt(math.pi) * ndtr(-math.sqrt(2) * (0.5 + s))
+        c = self.c
+        s = np.sqrt(np.maximum(neg_log_t, c))
+        # Phi(x) - 1 = -Phi(-x) = -erfc(x / sqrt2) / 2 keeps the small tail value accurate; erfc is
+        # evaluated only where -log t > c, since elsewhere it is one constant.
+        tail = np.full(np.shape(s), 0.5 * math.erfc(0.5 + math.sqrt(c)))
+        beyond = neg_log_t > c
+        tail[beyond] = 0.5 * erfc(0.5 + s[beyond])
+        return t * np.exp(-s) - math.exp(0.25) * math.sqrt(math.pi) * tail
 
 
 # ---------------------------------------------------------------- registry

@@ -1,0 +1,96 @@
+"""Lift of a margin loss to linear-model coefficients, batched over problems.
+
+For coefficients beta (B, d) and data X, labels y in {-1, +1} and weights w,
+the objective of problem b is
+
+    f_b(beta_b) = sum_i w_bi phi(y_bi x_bi' beta_b) / sum_i w_bi,
+
+with gradient sum_i w phi'(m) y x / W and Hessian sum_i w phi''(m) x x' / W.
+X is either (n, d), shared by every problem (starts on one data set), or
+(B, n, d), one data set per problem (trials, contamination points); y and w
+are (n,) or (B, n) alike.  Nothing of size n x n is formed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class LinearMarginLoss:
+    def __init__(self, loss, X, y, w):
+        self.loss = loss
+        self.X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
+        w = np.asarray(w, dtype=np.float64)
+        self.w = w / w.sum(axis=-1, keepdims=True)
+        self.shared = self.X.ndim == 2
+
+    def take(self, idx):
+        """The sub-problems ``idx``; a shared design is the same problem for every start."""
+        if self.shared:
+            return self
+        sub = object.__new__(LinearMarginLoss)
+        sub.loss, sub.shared = self.loss, False
+        sub.X, sub.y, sub.w = self.X[idx], self.y[idx], self.w[idx]
+        return sub
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[-1]
+
+    def margins(self, beta):
+        beta = np.asarray(beta, dtype=np.float64)
+        if self.shared:
+            return (beta @ self.X.T) * self.y
+        return np.einsum("bnd,bd->bn", self.X, beta) * self.y
+
+    def objective(self, beta):
+        return np.sum(self.w * self.loss.phi(self.margins(beta)), axis=-1)
+
+    def _weighted_x_sum(self, coef):
+        """sum_i coef_bi x_bi for coef (B, n)."""
+        if self.shared:
+            return coef @ self.X
+        return np.einsum("bn,bnd->bd", coef, self.X)
+
+    def _weighted_gram(self, coef):
+        """sum_i coef_bi x_bi x_bi' for coef (B, n)."""
+        if self.shared:
+            return np.stack([self.X.T @ (self.X * c[:, None]) for c in coef])
+        return np.einsum("bni,bnj->bij", self.X * coef[..., None], self.X)
+
+    def gradient(self, beta):
+        m = self.margins(beta)
+        return self._weighted_x_sum(self.w * self.y * self.loss.dphi(m))
+
+    def objective_gradient_hessian(self, beta):
+        phi, dphi, d2phi = self.loss.derivatives(self.margins(beta))
+        f = np.sum(self.w * phi, axis=-1)
+        g = self._weighted_x_sum(self.w * self.y * dphi)
+        H = self._weighted_gram(self.w * d2phi)
+        return f, g, H
+
+    def gradient_hessian(self, beta):
+        dphi, d2phi = self.loss.dphi_d2phi(self.margins(beta))
+        return self._weighted_x_sum(self.w * self.y * dphi), self._weighted_gram(self.w * d2phi)
+
+    def sandwich(self, beta, n_eff):
+        """M^{-1} Q M^{-1} / n with M = mean(w phi'' x x'), Q = mean(w phi'^2 x x')."""
+        m = self.margins(beta)
+        M = self._weighted_gram(self.w * self.loss.d2phi(m))
+        Q = self._weighted_gram(self.w * self.loss.dphi(m) ** 2)
+        Minv = np.linalg.pinv(M)
+        return Minv @ Q @ Minv / np.asarray(n_eff)[..., None, None]
+
+    def model_based(self, beta, n_eff, prob):
+        """The same sandwich with E over Y | x under ``prob`` = P(Y = +1 | x) (C of Theorem 4).
+
+        For LR this is the inverse Fisher information.
+        """
+        beta = np.asarray(beta, dtype=np.float64)
+        s = self.margins(beta) * self.y
+        p = np.clip(prob(s), 0.0, 1.0)
+        loss = self.loss
+        B = self._weighted_gram(self.w * (p * loss.d2phi(s) + (1 - p) * loss.d2phi(-s)))
+        A = self._weighted_gram(self.w * (p * loss.dphi(s) ** 2 + (1 - p) * loss.dphi(-s) ** 2))
+        Binv = np.linalg.pinv(B)
+        return Binv @ A @ Binv / np.asarray(n_eff)[..., None, None]

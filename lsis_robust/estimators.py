@@ -1,0 +1,361 @@
+"""Robust logistic regression: minimise any registered margin loss, with sandwich inference."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
+
+from ._linear_loss import LinearMarginLoss
+from ._solver import newton_minimize
+from .losses import LR, MarginLoss, get_loss
+
+__all__ = ["RobustLogisticRegression", "mcd_weights"]
+
+_RAY = 1e4  # margin used for phi's limits along a ray: phi(+-1e4) is its limit to double precision
+
+
+def mcd_weights(X, random_state=None, quantile=0.975):
+    """Croux-Haesbroeck hard-rejection weights from a minimum covariance determinant fit.
+
+    The MCD (scikit-learn's ``MinCovDet``) is fitted on the non-binary columns
+    of ``X``; rows whose squared robust distance exceeds the ``quantile`` of
+    the chi-square distribution (degrees of freedom = number of those
+    columns) get weight 0, the others 1.  Binary columns are left out because
+    the MCD degenerates on them (as robustbase's covMcd does).
+    """
+    from sklearn.covariance import MinCovDet
+
+    X = np.asarray(X, dtype=np.float64)
+    continuous = [j for j in range(X.shape[1]) if np.unique(X[:, j]).size > 2]
+    if not continuous:
+        raise ValueError("weights='mcd' needs at least one non-binary covariate; all columns have at most two values")
+    Z = X[:, continuous]
+    mcd = MinCovDet(random_state=random_state).fit(Z)
+    d2 = mcd.mahalanobis(Z)
+    return (d2 <= stats.chi2.ppf(quantile, len(continuous))).astype(np.float64)
+
+
+class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary logistic regression fitted by minimising a surrogate margin loss.
+
+    Parameters
+    ----------
+    loss : str or MarginLoss, default="lr"
+        A registered loss name (see :func:`lsis_robust.available_losses`):
+        ``lr``, ``lslr``, ``mlslr``, ``lsqlr``, ``by``, ``ch`` or a user's, or
+        a loss instance.
+    alpha : float, optional
+        Smoothing level of ``lslr``/``mlslr`` (in [0, 1) or (1, 2]).
+    c : float, optional
+        Tuning constant of ``by``/``ch`` (> 0; default 0.5).
+    fit_intercept : bool, default=True
+    weights : {None, "mcd"}, default=None
+        ``"mcd"`` multiplies the loss of each observation by the hard-rejection
+        leverage weight of Croux and Haesbroeck (see :func:`mcd_weights`).
+    solver : {"newton"}, default="newton"
+        Batched Newton with Armijo backtracking and an eigenvalue-modified
+        step where the Hessian is not positive definite.
+    n_starts : int, default=0
+        Random starts (the ML fit perturbed by three model-based standard
+        errors, seeded by ``random_state``) added to the deterministic starts
+        that every non-convex loss gets: the maximum-likelihood fit, a
+        trimmed maximum-likelihood fit, and a continuation path from LR.
+    tol : float, default=1e-8
+        Convergence when the largest absolute entry of the gradient of the
+        mean loss is at most ``tol``.
+    max_iter : int, default=100
+    cov_type : {"sandwich", "model"}, default="sandwich"
+        ``"sandwich"``: M^-1 Q M^-1 / n at the estimate (robust, equal to
+        statsmodels' HC0 for LR).  ``"model"``: the same with expectations
+        over Y given x under the fitted model, which is the inverse Fisher
+        information for LR (statsmodels' default).
+    random_state : int, RandomState or None
+        Seeds the random starts and the MCD.
+
+    Attributes
+    ----------
+    coef_ : ndarray (1, n_features)
+    intercept_ : ndarray (1,)
+    classes_ : ndarray (2,)
+    loss_ : MarginLoss
+    objective_ : float
+        The minimised (weighted) mean loss.
+    converged_ : bool
+    n_iter_ : int
+        Newton iterations of the start that gave the estimate.
+    covariance_ : ndarray (n_params, n_params)
+        Covariance of (intercept, coef), intercept first when fitted.
+    weights_ : ndarray (n_samples,)
+        Observation weights used (sample_weight times MCD weights).
+    """
+
+    def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, solver="newton",
+                 n_starts=0, tol=1e-8, max_iter=100, cov_type="sandwich", random_state=None):
+        self.loss = loss
+        self.alpha = alpha
+        self.c = c
+        self.fit_intercept = fit_intercept
+        self.weights = weights
+        self.solver = solver
+        self.n_starts = n_starts
+        self.tol = tol
+        self.max_iter = max_iter
+        self.cov_type = cov_type
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------ validation
+    def _resolve_loss(self) -> MarginLoss:
+        params = {k: v for k, v in (("alpha", self.alpha), ("c", self.c)) if v is not None}
+        if isinstance(self.loss, str):
+            return get_loss(self.loss, **params)
+        if params:
+            raise ValueError("alpha and c apply to a loss given by name; pass them to the loss instance instead")
+        return get_loss(self.loss)
+
+    def _check_params(self):
+        if self.solver != "newton":
+            raise ValueError(f"solver={self.solver!r} is not supported; use 'newton'")
+        if self.weights not in (None, "mcd"):
+            raise ValueError(f"weights={self.weights!r} is invalid; use None or 'mcd'")
+        if self.cov_type not in ("sandwich", "model"):
+            raise ValueError(f"cov_type={self.cov_type!r} is invalid; use 'sandwich' or 'model'")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
+        for name, value, low in (("tol", self.tol, 0.0), ("max_iter", self.max_iter, 1)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= low - (name == "max_iter"):
+                raise ValueError(f"{name}={value!r} is invalid; it must be a finite number > {low if name == 'tol' else 0}")
+        if isinstance(self.n_starts, bool) or not isinstance(self.n_starts, numbers.Integral) or self.n_starts < 0:
+            raise ValueError(f"n_starts={self.n_starts!r} is invalid; use an integer >= 0")
+
+    def _design(self, X):
+        return np.column_stack([np.ones(X.shape[0]), X]) if self.fit_intercept else X
+
+    # ------------------------------------------------------------ fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model; y holds exactly two classes (any labels)."""
+        self._check_params()
+        loss = self._resolve_loss()
+        feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, ensure_min_samples=2)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 2:
+            kind = type_of_target(y)
+            raise ValueError(
+                f"RobustLogisticRegression is a binary classifier: y needs exactly 2 classes, "
+                f"got {self.classes_.size} class{'es' if self.classes_.size != 1 else ''} ({kind} target)"
+            )
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.weights == "mcd":
+            sw = sw * mcd_weights(X, random_state=self.random_state)
+        if not np.any(sw > 0):
+            raise ValueError("all observation weights are zero; at least one must be positive")
+        self.loss_ = loss
+        self.feature_names_ = feature_names
+        self.weights_ = sw
+        y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
+        Z = self._design(X)
+        self._fit_design(Z, y_pm, sw)
+        return self
+
+    def _fit_design(self, Z, y_pm, sw):
+        loss = self.loss_
+        tol, max_iter = float(self.tol), int(self.max_iter)
+        lr_problem = LinearMarginLoss(LR(), Z, y_pm, sw)
+        d = Z.shape[1]
+        lr_fit = newton_minimize(lr_problem, np.zeros((1, d)), tol=tol, max_iter=max_iter)
+        beta_ml = lr_fit.beta[0]
+        if isinstance(loss, LR):
+            result, starts_info = lr_fit, ["ml"]
+        else:
+            problem = LinearMarginLoss(loss, Z, y_pm, sw)
+            starts, starts_info = self._starts(loss, Z, y_pm, sw, beta_ml, lr_problem, tol, max_iter)
+            result = newton_minimize(problem, starts, tol=tol, max_iter=max_iter)
+        best = self._pick(result)
+        beta = result.beta[best]
+        self.n_iter_ = int(result.n_iter[best])
+        self.objective_ = float(result.objective[best])
+        self.converged_ = bool(result.converged[best])
+        self.start_ = starts_info[best]
+        problem = LinearMarginLoss(loss, Z, y_pm, sw)
+        if not self.converged_:
+            warnings.warn(
+                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
+                f"(largest gradient entry {result.grad_max[best]:.3g}); the estimate may not be the minimiser",
+                ConvergenceWarning, stacklevel=3)
+        self._check_ray(problem, beta, y_pm, sw)
+        self._set_coef(beta)
+        n_eff = sw.sum()
+        if self.cov_type == "sandwich":
+            cov = problem.sandwich(beta[None], n_eff)[0]
+        else:
+            cov = problem.model_based(beta[None], n_eff, loss.link)[0]
+        self.covariance_ = cov
+        return self
+
+    def _pick(self, result) -> int:
+        order = np.lexsort((result.objective, ~result.converged))
+        return int(order[0])
+
+    def _check_ray(self, problem, beta, y_pm, sw):
+        """Flag a minimiser at infinity: separation, or a bounded loss that prefers diverging.
+
+        Along the ray t * beta, t -> inf, every margin goes to +inf, -inf or
+        stays 0, so the objective tends to a value computed exactly from
+        phi's limits.  If that limit lies below the objective reached, no
+        finite minimiser exists in that direction.
+        """
+        m = problem.margins(beta[None])[0]
+        scale = np.abs(m).max()
+        if scale == 0:
+            return
+        limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * _RAY)
+        limit = float(np.sum(problem.w[...] * self.loss_.phi(limit_margin)))
+        if limit < self.objective_ - 1e-9 * max(1.0, abs(self.objective_)):
+            self.converged_ = False
+            warnings.warn(
+                f"{self.loss_!r}: the objective decreases towards {limit:.6g} (below {self.objective_:.6g}) as the "
+                "coefficients grow along the estimate's direction: the data are (quasi-)separated for this loss "
+                "and no finite minimiser exists; the coefficients returned are finite but arbitrary in size",
+                ConvergenceWarning, stacklevel=4)
+
+    def _starts(self, loss, Z, y_pm, sw, beta_ml, lr_problem, tol, max_iter):
+        starts, info = [beta_ml], ["ml"]
+        if loss.convex:
+            return np.array(starts), info
+        # Trimmed ML: refit LR without the 10% (by weight) worst-fitted rows, a start that outliers have not pulled.
+        m = lr_problem.margins(beta_ml[None])[0]
+        order = np.argsort(m, kind="stable")
+        cut = m[order][np.searchsorted(np.cumsum(sw[order]), 0.1 * sw.sum())]
+        keep = sw * (m > cut)
+        if keep.sum() > 0 and np.count_nonzero(keep) > Z.shape[1]:
+            trimmed = newton_minimize(LinearMarginLoss(LR(), Z, y_pm, keep), beta_ml[None], tol=tol, max_iter=max_iter)
+            starts.append(trimmed.beta[0])
+            info.append("trimmed-ml")
+        path = _continuation_path(loss)
+        if path:
+            # Intermediate solutions only guide the start, so a loose tolerance suffices.
+            beta = beta_ml[None]
+            for step_loss in path:
+                beta = newton_minimize(LinearMarginLoss(step_loss, Z, y_pm, sw), beta, tol=max(tol, 1e-4),
+                                       max_iter=max_iter).beta
+            starts.append(beta[0])
+            info.append("continuation")
+        n_random = self.n_starts or 0
+        if n_random:
+            rng = check_random_state(self.random_state)
+            cov = lr_problem.model_based(beta_ml[None], sw.sum(), LR().link)[0]
+            scale = np.sqrt(np.clip(np.diag(cov), 1e-12, None)) * 3
+            for k in range(n_random):
+                starts.append(beta_ml + scale * rng.standard_normal(beta_ml.size))
+                info.append(f"random-{k}")
+        return np.array(starts), info
+
+    def _set_coef(self, beta):
+        if self.fit_intercept:
+            self.intercept_ = np.array([beta[0]])
+            self.coef_ = beta[1:][None, :]
+        else:
+            self.intercept_ = np.zeros(1)
+            self.coef_ = beta[None, :]
+
+    # ------------------------------------------------------------ prediction
+    def decision_function(self, X):
+        """Scores x'beta + intercept, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_[0] + self.intercept_[0]
+
+    def predict(self, X):
+        """Class labels: by the sign of the score, reversed for LSLR with alpha > 1 (Corollary 3)."""
+        s = self.decision_function(X)
+        positive = s < 0 if getattr(self.loss_, "labels_by_argmin", False) else s > 0
+        return self.classes_[positive.astype(int)]
+
+    def predict_proba(self, X, model="logit"):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        ``model="logit"`` (eq. 4) for every loss; ``model="r-logit"`` (eq. 10)
+        for LSLR, whose values can leave [0, 1] (Theorem 1), returned as they are.
+        """
+        if model not in ("logit", "r-logit"):
+            raise ValueError(f"model={model!r} is invalid; use 'logit' or 'r-logit'")
+        s = self.decision_function(X)
+        if model == "r-logit":
+            if getattr(self.loss_, "name", None) != "lslr":
+                raise ValueError(f"the R-logit model belongs to LSLR; this estimator was fitted with {self.loss_!r}")
+            p1 = self.loss_.link(s)
+        else:
+            p1 = LR().link(s)
+        return np.column_stack([1 - p1, p1])
+
+    def predict_log_proba(self, X):
+        s = self.decision_function(X)
+        from scipy.special import log_expit
+
+        return np.column_stack([log_expit(-s), log_expit(s)])
+
+    # ------------------------------------------------------------ inference
+    @property
+    def params_(self):
+        check_is_fitted(self)
+        return np.concatenate([self.intercept_, self.coef_[0]]) if self.fit_intercept else self.coef_[0].copy()
+
+    def _param_names(self):
+        names = self.feature_names_ or [f"x{j + 1}" for j in range(self.coef_.shape[1])]
+        return (["const"] if self.fit_intercept else []) + [str(n) for n in names]
+
+    def summary(self, level=0.95) -> pd.DataFrame:
+        """Coefficient table: estimate, std. error, z, p-value and a Wald interval per term."""
+        check_is_fitted(self)
+        if not 0 < level < 1:
+            raise ValueError(f"level={level!r} must lie in (0, 1)")
+        est = self.params_
+        se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = est / se
+        p = 2 * stats.norm.sf(np.abs(z))
+        q = stats.norm.ppf(0.5 + level / 2)
+        lo, hi = f"[{(1 - level) / 2:.3g}", f"{0.5 + level / 2:.3g}]"
+        return pd.DataFrame({"coef": est, "std err": se, "z": z, "P>|z|": p, lo: est - q * se, hi: est + q * se},
+                            index=pd.Index(self._param_names(), name="term"))
+
+    def summary_text(self) -> str:
+        """A printable summary in the spirit of statsmodels."""
+        table = self.summary()
+        head = [
+            f"Robust logistic regression: {self.loss_!r}",
+            f"Observations: {np.count_nonzero(self.weights_)}   weights: {self.weights or 'none'}   "
+            f"covariance: {self.cov_type}",
+            f"Objective (mean loss): {self.objective_:.8g}   converged: {self.converged_}   "
+            f"iterations: {self.n_iter_}   start: {self.start_}",
+        ]
+        width = max(len(h) for h in head)
+        body = table.to_string(float_format=lambda v: f"{v:.4f}")
+        width = max(width, max(len(line) for line in body.splitlines()))
+        return "\n".join(["=" * width, *head, "-" * width, body, "=" * width])
+
+
+def _continuation_path(loss):
+    """Losses between LR and ``loss`` to follow from the ML fit, or [] when there is no such path."""
+    params = loss.get_params() if hasattr(loss, "get_params") else {}
+    if loss.convex:
+        return []
+    if "alpha" in params and 0 < params["alpha"] < 1:
+        return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
+    if "c" in params:
+        # Both BY and CH approach (a multiple of) the logistic loss as c grows.
+        return [type(loss)(c=params["c"] * t) for t in (8.0, 4.0, 2.0)]
+    return []
