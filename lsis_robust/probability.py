@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import softmax, xlogy
+from scipy.special import logsumexp, softmax, xlogy
 
 from .losses import validate_alpha
 
@@ -174,9 +174,16 @@ def _log_smoothed_logit(g, alpha: float, K: int):
         return np.logaddexp(math.log1p(-alpha) + logq, math.log(alpha) - math.log(K))
     if alpha == 1:
         return np.full_like(logq, -math.log(K))
-    # s = alpha/K - (alpha - 1) q: factor out alpha/K to keep the small end exact.
-    with np.errstate(divide="ignore"):
-        return math.log(alpha) - math.log(K) + np.log1p(-(alpha - 1) * K / alpha * np.exp(logq))
+    # s = (alpha/K) (1 - c q) with c = (alpha-1) K / alpha in (0, 1]; write
+    # 1 - c q = (1 - c) + c (1 - q) and take log(1 - q_k) from the logits of
+    # the other classes, so s stays exact when q_k is within 1e-16 of 1.
+    c = (alpha - 1) * K / alpha
+    others = np.where(np.eye(K, dtype=bool), -np.inf, g[..., None, :])
+    log_1mq = logsumexp(others, axis=-1) - logsumexp(g, axis=-1, keepdims=True)
+    log_rest = math.log(c) + log_1mq
+    if c < 1:
+        log_rest = np.logaddexp(math.log1p(-c), log_rest)
+    return math.log(alpha) - math.log(K) + log_rest
 
 
 def skl_divergence_logits(p, g, alpha, model: str = "logit"):

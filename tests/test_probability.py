@@ -181,8 +181,8 @@ def test_B5_logit_model_minimiser_at_infinity(data):
     g[:, 0] = t
     d = pr.skl_divergence_logits(e1, g, alpha)
     # Decreasing along g_1 towards 0, reached only as g_1 -> infinity; below
-    # 1e-15 the difference of the two log terms is rounding noise.
-    assert np.all(np.diff(d) <= 1e-15)
+    # 1e-14 the difference of the two log terms is rounding noise.
+    assert np.all(np.diff(d) <= 1e-14)
     assert np.all(d[t < 5] > 1e-8 * (1 - alpha) ** 2) and np.all(d[t < 12] > 0) and d[-1] < 1e-12
 
 
