@@ -56,7 +56,8 @@ class Method:
 
 def _parse_alpha(text: str) -> float:
     try:
-        return float(Fraction(text)) if "/" in text else float(text)
+        num, _, den = text.partition("/")
+        return float(Fraction(num) / Fraction(den)) if den else float(text)
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"cannot read alpha {text!r}: write a decimal (0.4) or a fraction (9.2/9)") from None
 

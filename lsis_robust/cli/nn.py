@@ -1,0 +1,125 @@
+"""``lsis-robust nn``: the deep-network benchmark (paper Section IV, Appendix D).
+
+The default runs everywhere: scikit-learn's digits with a small CNN on the
+CPU.  ``--dataset cifar10`` is the paper's setting (ResNet-18, 150 epochs,
+20 trials), meant for a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+# (model, epochs, trials) per dataset, and the --quick versions.
+DEFAULTS = {"digits": ("small_cnn", 30, 3), "cifar10": ("resnet18", 150, 20)}
+QUICK = {"digits": (8, 1), "cifar10": (2, 1)}
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return v
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "nn", help="deep-network benchmark: LR, LSLR, MLSLR, LSQLR (Tables II-V)",
+        description="Train networks with LR, LSLR, MLSLR and LSQLR and write Tables II-V, baselines and "
+                    "learning curves. Default: digits (8x8, embedded) with a small CNN on the CPU, "
+                    f"{DEFAULTS['digits'][1]} epochs, {DEFAULTS['digits'][2]} trials. cifar10: ResNet-18, "
+                    f"{DEFAULTS['cifar10'][1]} epochs, {DEFAULTS['cifar10'][2]} trials (use a GPU). Schedule: "
+                    "Nesterov SGD, momentum 0.9, no weight decay, lr x0.1 after 50%% and 75%% of the epochs.")
+    p.add_argument("--dataset", choices=sorted(DEFAULTS), default="digits")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder with cifar-10-python.tar.gz or cifar-10-batches-py/ (default: $LSIS_ROBUST_DATA_DIR)")
+    p.add_argument("--download", action="store_true", help="download the CIFAR-10 archive into --data-dir if missing")
+    p.add_argument("--quick", action="store_true",
+                   help=f"1 trial, {QUICK['digits'][0]} epochs (digits) or {QUICK['cifar10'][0]} (cifar10); "
+                        "results go to OUT-quick")
+    p.add_argument("--epochs", type=_positive_int, default=None)
+    p.add_argument("--trials", type=_positive_int, default=None)
+    p.add_argument("--methods", default="all",
+                   help="comma-separated, e.g. 'lr,lslr-0.4,mlslr-0.4,lslr-9.2/9,lsqlr', or 'all' (20 methods)")
+    p.add_argument("--batch-size", type=_positive_int, default=128)
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="initial learning rate (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/nn/DATASET[-quick])")
+    p.add_argument("--checkpoint-dir", type=Path, default=None, help="default OUT/checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue the runs saved in --checkpoint-dir")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training forward/backward")
+    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+
+    from ..nn.data import load_dataset
+    from ..nn.methods import parse_methods
+    from ..nn.runner import run_benchmark
+    from ..nn.tables import write_results
+    from ..nn.train import TrainConfig, resolve_device
+    from ..reporting import write_provenance
+
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.batch_size < 2:
+        raise ValueError("--batch-size must be at least 2 (batch norm needs two examples per batch)")
+    if args.dataset == "digits" and (args.data_dir is not None or args.download):
+        raise ValueError("--data-dir/--download apply to --dataset cifar10 only; digits is embedded")
+    device = resolve_device(args.device)
+    methods = parse_methods(args.methods, n_classes=10)
+    model, epochs, trials = DEFAULTS[args.dataset]
+    if args.quick:
+        epochs, trials = QUICK[args.dataset]
+    epochs = args.epochs or epochs
+    trials = args.trials or trials
+    out = args.out or Path("results/nn") / (args.dataset + ("-quick" if args.quick else ""))
+    ckpt = args.checkpoint_dir or out / "checkpoints"
+    if args.resume and not ckpt.is_dir():
+        raise ValueError(f"--resume: checkpoint folder {ckpt} does not exist")
+    cuda = device.type == "cuda"
+    cfg = TrainConfig(model=model, epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)
+    data = load_dataset(args.dataset, args.data_dir, args.download)
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(threads)
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    label = (f"{args.dataset}, {model}, {epochs} epochs, {trials} trial(s), batch {args.batch_size}, "
+             f"lr {args.lr:g}, seed {args.seed}, {device.type}" + (" (--quick)" if args.quick else ""))
+    print(f"lsis-robust nn: {len(methods)} methods x {trials} trial(s); {label}", file=sys.stderr)
+    runs, history, wall = run_benchmark(data, methods, cfg, trials, device, ckpt, args.resume,
+                                        progress=not args.no_progress)
+    written = write_results(runs, history, out, label)
+    dev_name = torch.cuda.get_device_name(device) if cuda else "cpu"
+    write_provenance(out, "nn", seed=args.seed, command=" ".join(["lsis-robust"] + sys.argv[1:]),
+                     dataset=args.dataset, model=model, methods=[m.name for m in methods], trials=trials,
+                     train_config=cfg.as_dict(), quick=args.quick, device=dev_name, torch=torch.__version__,
+                     cuda=torch.version.cuda, threads=torch.get_num_threads(), wall_time_s=round(wall, 2),
+                     images_per_s=round(float(history.images_per_s.mean()), 1),
+                     epoch_time_s=round(float((history.train_time + history.eval_time).mean()), 4),
+                     test_set_selection="minimum test TSR / minimum test TTR epochs, selected on the test set")
+    print(f"lsis-robust nn: {wall:.1f} s; mean {history.images_per_s.mean():.0f} training images/s; "
+          f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0

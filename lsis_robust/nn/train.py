@@ -1,0 +1,295 @@
+"""Training loop of the deep-network benchmark (paper Section IV, Appendix D).
+
+Protocol: SGD with Nesterov momentum 0.9 and no weight decay, batch 128,
+random crop and flip, 150 epochs; learning rate ``lr`` (0.1 by default)
+multiplied by 0.1 after 50% and after 75% of the epochs (a step schedule
+that scales with ``--epochs``).  After every epoch the test TSR and TTR are
+evaluated, and for LSLR the R-logit metrics on the training and test sets.
+Per run we keep the epoch of minimum test TSR and, separately, of minimum
+test TTR, as the paper does: this selects on the test set, so both numbers
+are optimistic estimates of held-out risk.
+
+Randomness after initialisation comes only from two generators per run (the
+shuffling order on the CPU, the augmentation on the device), seeded from
+(seed, trial) and saved in every checkpoint, so that ``--resume`` continues
+with the very numbers an uninterrupted run would use: on the CPU the metrics
+are bit-identical.  On CUDA, cuDNN's autotuned kernels are not bitwise
+deterministic, so resumed runs agree only to rounding there.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..metrics import RiskMeter, RLogitMeter
+from ..reporting import atomic_path
+from .data import DeviceData
+from .methods import Method
+from .models import build_model
+
+__all__ = ["TrainConfig", "Trainer", "train_run", "trial_seed", "resolve_device", "check_checkpoint",
+           "checkpoint_path", "run_identity", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = 1
+_RLOGIT_KEYS = ("opder", "oper", "msor")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` where there is none is an error."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was requested but torch finds no CUDA device "
+                         f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); use --device cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run's numbers (checked again on ``--resume``)."""
+
+    model: str
+    epochs: int
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    milestones: tuple = (0.5, 0.75)
+    gamma: float = 0.1
+    seed: int = 0
+    device: str = "cpu"
+    amp: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    eval_batch_size: int = 1000
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be at least 2 (batch norm needs two examples)")
+        for name in ("lr", "momentum", "gamma"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of 0-based ``epoch``: lr * gamma^(milestones passed)."""
+        passed = sum(epoch >= round(m * self.epochs) for m in self.milestones)
+        return self.lr * self.gamma ** passed
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+
+def trial_seed(seed: int, trial: int) -> int:
+    """Seed of one trial, shared by every method so that methods see the same initialisation."""
+    return int(np.random.SeedSequence([seed, trial]).generate_state(1)[0])
+
+
+class Trainer:
+    """One (method, trial) run: model, optimiser, generators and history."""
+
+    def __init__(self, method: Method, data: DeviceData, cfg: TrainConfig, trial: int = 0):
+        self.method = method.check(data.data.n_classes)
+        self.data, self.cfg, self.trial = data, cfg, trial
+        self.device = data.device
+        seed = trial_seed(cfg.seed, trial)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_model(cfg.model, data.data.n_classes, data.data.in_channels)
+        self.model = model.to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_model = torch.compile(self.model) if cfg.compile else self.model
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                                   weight_decay=0.0)
+        self.shuffle_gen = torch.Generator().manual_seed(seed + 1)
+        self.aug_gen = torch.Generator(device=self.device).manual_seed(seed + 2)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    def _autocast(self):
+        if self.cfg.amp:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def step(self, x, y):
+        """One SGD step; returns the (detached) batch loss and the number of errors, on the device."""
+        with self._autocast():
+            out = self.train_model(x)
+        loss = self.method.loss(out, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        pred = out.argmin(1) if self.method.argmin_labels else out.argmax(1)
+        return loss.detach(), (pred != y).sum()
+
+    def train_epoch(self, progress: bool = False) -> dict:
+        cfg, n = self.cfg, self.data.x_train.shape[0]
+        lr = cfg.lr_at(self.epoch)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        perm = torch.randperm(n, generator=self.shuffle_gen).to(self.device)
+        starts = list(range(0, n, cfg.batch_size))
+        if n - starts[-1] < 2 and len(starts) > 1:  # batch norm cannot train on a single example
+            starts.pop()
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        errors = torch.zeros((), device=self.device, dtype=torch.int64)
+        seen = 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(starts), desc=f"{self.method.name} t{self.trial} ep {self.epoch + 1}/{cfg.epochs}",
+                       leave=False, unit="batch")
+        self._sync()
+        t0 = time.perf_counter()
+        for i, s in enumerate(starts):
+            idx = perm[s:s + cfg.batch_size]
+            x, y = self.data.train_batch(idx, self.aug_gen)
+            loss, err = self.step(x, y)
+            loss_sum += loss.double() * idx.numel()
+            errors += err
+            seen += idx.numel()
+            if bar is not None:
+                bar.update()
+                if i % 10 == 9 or i == len(starts) - 1:  # each postfix read synchronises the device
+                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", err=f"{errors.item() / seen:.4f}")
+        self._sync()
+        train_time = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        return {"lr": lr, "train_loss": float(loss_sum) / seen, "train_err": int(errors) / seen,
+                "train_time": train_time, "images_per_s": seen / train_time}
+
+    def _sync(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    @torch.no_grad()
+    def evaluate(self, part: str, rlogit: bool) -> dict:
+        """Exact TSR/TTR (and R-logit metrics) of ``part`` without augmentation, losses in float64."""
+        self.model.eval()
+        chunks, ys = [], []
+        with self._autocast():
+            for x, y in self.data.batches(part, self.cfg.eval_batch_size):
+                chunks.append(self.model(x).float())
+                ys.append(y)
+        logits, targets = torch.cat(chunks).cpu().double(), torch.cat(ys).cpu()
+        risk = RiskMeter(argmin=self.method.argmin_labels)
+        rl = RLogitMeter(self.method.alpha, self.data.data.n_classes) if rlogit else None
+        for s in range(0, logits.shape[0], self.cfg.eval_batch_size):
+            g, y = logits[s:s + self.cfg.eval_batch_size], targets[s:s + self.cfg.eval_batch_size]
+            risk.update(self.method.loss(g, y, reduction="none").numpy(), g.numpy(), y.numpy())
+            if rl is not None:
+                rl.update(g.numpy())
+        out = risk.result()
+        if rl is not None:
+            out.update(rl.result())
+        return out
+
+    def run_epoch(self, progress: bool = False) -> dict:
+        row = {"epoch": self.epoch + 1}
+        row.update(self.train_epoch(progress))
+        t0 = time.perf_counter()
+        test = self.evaluate("test", self.method.has_rlogit)
+        row.update({f"test_{k}": v for k, v in test.items()})
+        if self.method.has_rlogit:
+            train = self.evaluate("train", True)
+            row.update({f"train_{k}": train[k] for k in _RLOGIT_KEYS})
+        row["eval_time"] = time.perf_counter() - t0
+        self.epoch += 1
+        self.history.append(row)
+        return row
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+    def identity(self) -> dict:
+        return run_identity(self.method, self.data.data.fingerprint(), self.cfg, self.trial)
+
+    def save(self, path: Path, complete: bool = False) -> None:
+        state = {"identity": self.identity(), "epoch": self.epoch, "history": self.history, "complete": complete}
+        if not complete:
+            # A finished run keeps only its metrics: 280 ResNet-18 runs with
+            # weights and momenta would need about 25 GB.
+            state.update(model=self.model.state_dict(), optimizer=self.opt.state_dict(),
+                         shuffle_rng=self.shuffle_gen.get_state(), aug_rng=self.aug_gen.get_state())
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+
+    def load(self, state: dict) -> None:
+        self.epoch = state["epoch"]
+        self.history = list(state["history"])
+        if state["complete"]:
+            return
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.shuffle_gen.set_state(state["shuffle_rng"])
+        self.aug_gen.set_state(state["aug_rng"])
+
+
+def run_identity(method: Method, data_fingerprint: dict, cfg: TrainConfig, trial: int) -> dict:
+    """What a checkpoint must match to be resumed by a run."""
+    return {"format": CHECKPOINT_FORMAT, "train": cfg.as_dict(), "method": method.name, "kind": method.kind,
+            "alpha": method.alpha, "trial": trial, "data": data_fingerprint}
+
+
+def _differences(theirs, ours, prefix=""):
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        out = []
+        for k in sorted(set(theirs) | set(ours)):
+            out += _differences(theirs.get(k), ours.get(k), f"{prefix}{k}.")
+        return out
+    return [] if theirs == ours else [f"{prefix.rstrip('.')}: checkpoint has {theirs!r}, this run has {ours!r}"]
+
+
+def check_checkpoint(path: Path, identity: dict) -> dict:
+    """Load ``path`` and refuse (ValueError) if it was written by another configuration."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unreadable files
+        raise ValueError(f"cannot read checkpoint {path}: {exc}; delete it to start that run afresh") from None
+    if not isinstance(state, dict) or "identity" not in state:
+        raise ValueError(f"{path} is not a checkpoint of lsis-robust nn; delete it or choose another --checkpoint-dir")
+    diff = _differences(state["identity"], identity)
+    if diff:
+        raise ValueError(f"refusing to resume from {path}: it was written by another configuration ("
+                         + "; ".join(diff) + "). Rerun with the same options, or without --resume / with "
+                         "another --checkpoint-dir to start afresh")
+    return state
+
+
+def checkpoint_path(checkpoint_dir, method: Method, trial: int) -> Path:
+    return Path(checkpoint_dir) / f"{method.name.replace('/', '_')}-trial{trial}.pt"
+
+
+def train_run(method: Method, data: DeviceData, cfg: TrainConfig, trial: int = 0, checkpoint_dir=None,
+              resume: bool = False, progress: bool = False, stop_after: int | None = None) -> Trainer:
+    """Train one run for ``cfg.epochs`` epochs, checkpointing after each epoch.
+
+    ``stop_after`` ends the run after that many epochs in total (as an
+    interruption would) and is how the resume tests cut a run short.
+    """
+    trainer = Trainer(method, data, cfg, trial)
+    path = checkpoint_path(checkpoint_dir, method, trial) if checkpoint_dir is not None else None
+    if resume and path is not None and path.exists():
+        trainer.load(check_checkpoint(path, trainer.identity()))
+    last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
+    while trainer.epoch < last:
+        trainer.run_epoch(progress)
+        if path is not None:
+            trainer.save(path, complete=trainer.epoch == cfg.epochs)
+    return trainer
