@@ -89,7 +89,8 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         The minimised (weighted) mean loss.
     converged_ : bool
     n_iter_ : int
-        Newton iterations of the start that gave the estimate.
+        Newton iterations along the path to the estimate: those of the ML
+        fit (the first start) plus those from the chosen start.
     covariance_ : ndarray (n_params, n_params)
         Covariance of (intercept, coef), intercept first when fitted.
     weights_ : ndarray (n_samples,)
@@ -154,7 +155,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         if self.classes_.size != 2:
             kind = type_of_target(y)
             raise ValueError(
-                f"RobustLogisticRegression is a binary classifier: y needs exactly 2 classes, "
+                f"Only binary classification is supported: y needs exactly 2 classes, "
                 f"got {self.classes_.size} class{'es' if self.classes_.size != 1 else ''} ({kind} target)"
             )
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -185,7 +186,8 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             result = newton_minimize(problem, starts, tol=tol, max_iter=max_iter)
         best = self._pick(result)
         beta = result.beta[best]
-        self.n_iter_ = int(result.n_iter[best])
+        # iterations along the whole path to the estimate: the ML start's, then the chosen start's
+        self.n_iter_ = int(lr_fit.n_iter[0] + (0 if isinstance(loss, LR) else result.n_iter[best]))
         self.objective_ = float(result.objective[best])
         self.converged_ = bool(result.converged[best])
         self.start_ = starts_info[best]
@@ -195,7 +197,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
                 f"(largest gradient entry {result.grad_max[best]:.3g}); the estimate may not be the minimiser",
                 ConvergenceWarning, stacklevel=3)
-        self._check_ray(problem, beta, y_pm, sw)
+        self._check_infinite_minimum(problem, beta, lr_problem, beta_ml, float(lr_fit.objective[0]))
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
@@ -209,32 +211,37 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         order = np.lexsort((result.objective, ~result.converged))
         return int(order[0])
 
-    def _check_ray(self, problem, beta, y_pm, sw):
-        """Flag a minimiser at infinity: separation, or a bounded loss that prefers diverging.
+    def _check_infinite_minimum(self, problem, beta, lr_problem, beta_ml, lr_objective):
+        """Flag a minimiser at infinity: separated data, or a bounded loss that prefers diverging.
 
-        Along the ray t * beta, t -> inf, every margin goes to +inf, -inf or
+        Along a ray t * beta, t -> inf, every margin goes to +inf, -inf or
         stays 0, so the objective tends to a value computed exactly from
-        phi's limits.  If that limit lies below the objective reached, no
-        finite minimiser exists in that direction.
+        phi's limits.  For LR that limit lies below the objective exactly when
+        the data are (quasi-)separated; then every loss that decreases in the
+        margin (LR, MLSLR, LSQLR, BY, CH, unlike LSLR) has its infimum at
+        infinity too.  For the loss itself, a limit below the objective
+        reached means no finite minimiser in the estimate's direction.
         """
-        m = problem.margins(beta[None])[0]
-        scale = np.abs(m).max()
-        if scale == 0:
+        separated = _ray_limit(lr_problem, beta_ml) < lr_objective * (1 - 1e-9)
+        decreasing = bool(np.all(self.loss_.dphi(np.geomspace(1e-3, 30.0, 60)) < 0))
+        limit = _ray_limit(problem, beta)
+        if separated and decreasing:
+            reason = "the data are (quasi-)separated, and this loss decreases in the margin"
+        elif limit < self.objective_ - 1e-9 * abs(self.objective_):
+            reason = (f"the objective decreases towards {limit:.6g} (below {self.objective_:.6g}) as the "
+                      "coefficients grow along the estimate's direction (separation for this loss)")
+        else:
             return
-        limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * _RAY)
-        limit = float(np.sum(problem.w[...] * self.loss_.phi(limit_margin)))
-        if limit < self.objective_ - 1e-9 * max(1.0, abs(self.objective_)):
-            self.converged_ = False
-            warnings.warn(
-                f"{self.loss_!r}: the objective decreases towards {limit:.6g} (below {self.objective_:.6g}) as the "
-                "coefficients grow along the estimate's direction: the data are (quasi-)separated for this loss "
-                "and no finite minimiser exists; the coefficients returned are finite but arbitrary in size",
-                ConvergenceWarning, stacklevel=4)
+        self.converged_ = False
+        warnings.warn(f"{self.loss_!r}: {reason}; no finite minimiser exists, and the coefficients returned are "
+                      "finite but arbitrary in size", ConvergenceWarning, stacklevel=4)
 
     def _starts(self, loss, Z, y_pm, sw, beta_ml, lr_problem, tol, max_iter):
-        starts, info = [beta_ml], ["ml"]
         if loss.convex:
-            return np.array(starts), info
+            # One start suffices; zero keeps Newton in the row space of the design, which gives the
+            # minimum-norm minimiser when the design is rank deficient.
+            return np.zeros((1, Z.shape[1])), ["zero"]
+        starts, info = [beta_ml], ["ml"]
         # Trimmed ML: refit LR without the 10% (by weight) worst-fitted rows, a start that outliers have not pulled.
         m = lr_problem.margins(beta_ml[None])[0]
         order = np.argsort(m, kind="stable")
@@ -346,6 +353,16 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         body = table.to_string(float_format=lambda v: f"{v:.4f}")
         width = max(width, max(len(line) for line in body.splitlines()))
         return "\n".join(["=" * width, *head, "-" * width, body, "=" * width])
+
+
+def _ray_limit(problem, beta) -> float:
+    """lim_{t -> inf} of the objective at t * beta, from phi at margins +-inf (or 0)."""
+    m = problem.margins(beta[None])[0]
+    scale = np.abs(m).max()
+    if scale == 0:
+        return float(np.sum(problem.w * problem.loss.phi(m)))
+    limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * _RAY)
+    return float(np.sum(problem.w * problem.loss.phi(limit_margin)))
 
 
 def _continuation_path(loss):

@@ -1,0 +1,214 @@
+"""The paper's fitting protocol: full-batch Adam from many starts, batched and fused with torch.compile.
+
+Section III-B2: Adam with learning rate 0.01, multiplied by 10^(-1/2) every
+50 epochs, 150 epochs (one full-batch step per epoch), from the true beta
+(LR) or from 30 starts scattered around it, keeping the start with the
+lowest objective.  All starts of all problems are one tensor (G, S, d): G
+data sets of n rows (trials; the robustness grid has G = 1 shared nominal
+sample) and S starts per data set, each start with one optional extra row
+of its own (the contamination point of its problem) carrying weight
+``extra_w``.  For the built-in losses the margin, phi'(m), the weighted
+reduction over n and the Adam update are one compiled kernel; other
+registered losses fall back to eager evaluation of their numpy ``dphi``.
+The same code runs on CUDA when a GPU is present.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["torch_loss_functions", "adam_fit", "default_device"]
+
+_COMPILED: dict = {}
+
+
+def default_device():
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_loss_functions(loss):
+    """(phi, dphi) as torch functions of the margin for the built-in losses, or None for others.
+
+    They mirror :mod:`lsis_robust.losses` (tests compare them); BY and CH use
+    phi'(m) = -psi(v) sigma(-m)^2 - sigma(m) sigma(-m) psi(v') with
+    v = -log sigma(m), v' = -log sigma(-m), from differentiating
+    zeta1(v) + eta(sigma(m)) + eta(sigma(-m)) with eta'(t) = psi(-log t).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    name = getattr(loss, "name", None)
+    params = loss.get_params() if hasattr(loss, "get_params") else {}
+    if type(loss).__module__ != "lsis_robust.losses":
+        return None
+    if name == "lr":
+        return (lambda m: F.softplus(-m)), (lambda m: -torch.sigmoid(-m))
+    if name == "lslr":
+        a = params["alpha"]
+        return ((lambda m: (1 - a / 2) * F.softplus(-m) + (a / 2) * F.softplus(m)),
+                (lambda m: -(1 - a / 2) * torch.sigmoid(-m) + (a / 2) * torch.sigmoid(m)))
+    if name == "mlslr":
+        a = params["alpha"]
+
+        def phi(m):
+            return (-(1 - a / 2) * torch.log((1 - a) * torch.sigmoid(m) + a / 2)
+                    - (a / 2) * torch.log((1 - a) * torch.sigmoid(-m) + a / 2))
+
+        def dphi(m):
+            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
+            s2 = (1 - a) * sp * sn
+            return -(1 - a / 2) * s2 / ((1 - a) * sp + a / 2) + (a / 2) * s2 / ((1 - a) * sn + a / 2)
+
+        return phi, dphi
+    if name == "lsqlr":
+        return ((lambda m: 0.5 * torch.sigmoid(-m) ** 2),
+                (lambda m: -torch.sigmoid(-m) ** 2 * torch.sigmoid(m)))
+    if name in ("by", "ch"):
+        c = params["c"]
+        if name == "by":
+            def psi(v):
+                return torch.clamp(1 - v / c, min=0.0)
+
+            def zeta1(v):
+                return torch.where(v <= c, v - v * v / (2 * c), torch.full_like(v, c / 2))
+
+            def eta(t, v):
+                return torch.where(v < c, t * (1 - 1 / c) - t * v / c + math.exp(-c) / c, torch.zeros_like(t))
+        else:
+            ec, k = math.exp(-math.sqrt(c)), math.exp(0.25) * math.sqrt(math.pi)
+
+            def psi(v):
+                return torch.exp(-torch.sqrt(torch.clamp(v, min=c)))
+
+            def zeta1(v):
+                sv = torch.sqrt(torch.clamp(v, min=c))
+                return torch.where(v <= c, v * ec, -2 * torch.exp(-sv) * (1 + sv) + ec * (2 * (1 + math.sqrt(c)) + c))
+
+            def eta(t, v):
+                # Phi(sqrt2 (1/2 + r)) - 1 = -erfc(1/2 + r) / 2, with r = sqrt(max(v, c)).
+                r = torch.sqrt(torch.clamp(v, min=c))
+                return t * torch.exp(-r) - 0.5 * k * torch.special.erfc(0.5 + r)
+
+        def phi(m):
+            v, vn = F.softplus(-m), F.softplus(m)
+            return zeta1(v) + eta(torch.sigmoid(m), v) + eta(torch.sigmoid(-m), vn)
+
+        def dphi(m):
+            v, vn = F.softplus(-m), F.softplus(m)
+            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
+            return -psi(v) * sn * sn - sp * sn * psi(vn)
+
+        return phi, dphi
+    return None
+
+
+def _margins(beta, X, y):
+    # An explicit sum over the (few) coefficients lets the compiler fuse it into the reduction over rows.
+    s = beta[:, :, None, 0] * X[:, None, :, 0]
+    for j in range(1, beta.shape[-1]):
+        s = s + beta[:, :, None, j] * X[:, None, :, j]
+    return s * y[:, None, :]
+
+
+def _make_step(dphi):
+    def grad(beta, X, y, w, ex, ey, ew):
+        g = dphi(_margins(beta, X, y)) * (w * y)[:, None, :]
+        ge = dphi((beta * ex).sum(-1) * ey) * ew * ey
+        return torch_stack([(g * X[:, None, :, j]).sum(-1) for j in range(beta.shape[-1])]) + ge[..., None] * ex
+
+    def step(beta, m, v, X, y, w, ex, ey, ew, lr, c1, c2):
+        g = grad(beta, X, y, w, ex, ey, ew)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        beta = beta - lr * (m / c1) / ((v / c2).sqrt() + 1e-8)
+        return beta, m, v
+
+    return step
+
+
+def torch_stack(parts):
+    import torch
+
+    return torch.stack(parts, dim=-1)
+
+
+def _make_objective(phi):
+    def objective(beta, X, y, w, ex, ey, ew):
+        f = (phi(_margins(beta, X, y)) * w[:, None, :]).sum(-1)
+        return f + phi((beta * ex).sum(-1) * ey) * ew
+
+    return objective
+
+
+def _numpy_fns(loss):
+    import torch
+
+    def wrap(fn):
+        return lambda m: torch.as_tensor(fn(m.detach().cpu().numpy().astype(np.float64)), dtype=m.dtype,
+                                         device=m.device)
+
+    return wrap(loss.phi), wrap(loss.dphi)
+
+
+def _kernels(loss, compiled):
+    """(step, objective, fused): compiled kernels for built-in losses, eager ones otherwise."""
+    import torch
+
+    key = (repr(loss), compiled)
+    if key not in _COMPILED:
+        fns = torch_loss_functions(loss)
+        if fns is None:
+            fns, compiled = _numpy_fns(loss), False
+        step, objective = _make_step(fns[1]), _make_objective(fns[0])
+        if compiled:
+            step = torch.compile(step, dynamic=False)
+            objective = torch.compile(objective, dynamic=False)
+        _COMPILED[key] = (step, objective, compiled)
+    return _COMPILED[key]
+
+
+def adam_fit(loss, X, y_pm, w, starts, extra=None, *, lr=0.01, epochs=150, decay_every=50, decay=10 ** -0.5,
+             device=None, dtype="float32", compiled=True):
+    """Run the paper's Adam from ``starts`` (G, S, d); return (beta (G, S, d), objective (G, S)) as float64 numpy.
+
+    X (G, n, d), y_pm (G, n) in {-1, +1} and w (G, n) are the data sets;
+    ``extra`` = (x (G, S, d), y (G, S), w (G, S)) adds one row per start.
+    Each problem's weights (its rows plus its extra row) must sum to 1.
+    """
+    import torch
+
+    device = device or default_device()
+    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    X = torch.as_tensor(np.asarray(X), dtype=tdtype, device=device)
+    y = torch.as_tensor(np.asarray(y_pm), dtype=tdtype, device=device)
+    w = torch.as_tensor(np.asarray(w), dtype=tdtype, device=device)
+    beta = torch.as_tensor(np.asarray(starts), dtype=tdtype, device=device).clone()
+    G, S, d = beta.shape
+    if X.shape[0] != G or X.shape[2] != d or y.shape != X.shape[:2] or w.shape != y.shape:
+        raise ValueError(f"inconsistent shapes: X {tuple(X.shape)}, y {tuple(y.shape)}, w {tuple(w.shape)}, "
+                         f"starts {tuple(beta.shape)}")
+    if extra is None:
+        ex, ey, ew = torch.zeros_like(beta), torch.ones(G, S, dtype=tdtype, device=device), torch.zeros(
+            G, S, dtype=tdtype, device=device)
+    else:
+        ex, ey, ew = (torch.as_tensor(np.asarray(a), dtype=tdtype, device=device) for a in extra)
+    step, objective, fused = _kernels(loss, compiled)
+    # Unfused (eager) kernels materialise (G, S, n) arrays, so they run over blocks of starts.
+    size = S if fused else max(1, 2 ** 22 // max(G * X.shape[1], 1))
+    blocks = [slice(i, i + size) for i in range(0, S, size)]
+    m, v = torch.zeros_like(beta), torch.zeros_like(beta)
+    f = torch.empty(G, S, dtype=tdtype, device=device)
+    one = torch.ones((), dtype=tdtype, device=device)
+    with torch.no_grad():
+        for t in range(1, epochs + 1):
+            rate = lr * decay ** ((t - 1) // decay_every)
+            consts = (one * rate, one * (1 - 0.9 ** t), one * (1 - 0.999 ** t))
+            for b in blocks:
+                beta[:, b], m[:, b], v[:, b] = step(beta[:, b], m[:, b], v[:, b], X, y, w, ex[:, b], ey[:, b],
+                                                    ew[:, b], *consts)
+        for b in blocks:
+            f[:, b] = objective(beta[:, b], X, y, w, ex[:, b], ey[:, b], ew[:, b])
+    return beta.double().cpu().numpy(), f.double().cpu().numpy()
