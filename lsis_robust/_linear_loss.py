@@ -75,9 +75,9 @@ class LinearMarginLoss:
 
     def sandwich(self, beta, n_eff):
         """M^{-1} Q M^{-1} / n with M = mean(w phi'' x x'), Q = mean(w phi'^2 x x')."""
-        m = self.margins(beta)
-        M = self._weighted_gram(self.w * self.loss.d2phi(m))
-        Q = self._weighted_gram(self.w * self.loss.dphi(m) ** 2)
+        dphi, d2phi = self.loss.dphi_d2phi(self.margins(beta))
+        M = self._weighted_gram(self.w * d2phi)
+        Q = self._weighted_gram(self.w * dphi**2)
         Minv = np.linalg.pinv(M)
         return Minv @ Q @ Minv / np.asarray(n_eff)[..., None, None]
 

@@ -41,6 +41,12 @@ def _descent_directions(g, H):
     return -np.einsum("bij,bj->bi", V, coords)
 
 
+def _armijo(f_trial, f, step, slope, armijo):
+    # Near the minimum the decrease falls below rounding; allow that much slack so that the final
+    # Newton steps are taken instead of halved away.
+    return f_trial <= f + armijo * step * slope + 8 * np.finfo(float).eps * np.abs(f)
+
+
 def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, armijo=1e-4,
                     max_halvings=40) -> NewtonResult:
     """Minimise ``problem`` (a :class:`LinearMarginLoss`) from the starts ``beta0`` (B, d).
@@ -81,31 +87,30 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
             p[bad] = -ga[bad] * np.minimum(1.0, max_step / np.maximum(np.abs(ga[bad]).max(axis=1, keepdims=True), 1e-300))
             slope[bad] = np.einsum("bi,bi->b", ga[bad], p[bad])
         step = np.ones(active.size)
-        accepted = np.zeros(active.size, dtype=bool)
-        f_trial = np.empty(active.size)
         trial = beta[active] + p
+        # The full step is usually accepted, so evaluate it with its gradient and Hessian in one pass
+        # over the data; only halved steps need the objective alone.
+        f_trial, g_trial, H_trial = sub.objective_gradient_hessian(trial)
+        accepted = _armijo(f_trial, fa, step, slope, armijo)
+        fresh = accepted.copy()
         for _ in range(max_halvings):
-            todo = np.flatnonzero(~accepted)
-            ft = (sub if todo.size == active.size else sub.take(todo)).objective(trial[todo])
-            # Near the minimum the decrease falls below rounding; allow that much slack so that the
-            # final Newton steps are taken instead of halved away.
-            ok = ft <= fa[todo] + armijo * step[todo] * slope[todo] + 8 * np.finfo(float).eps * np.abs(fa[todo])
-            accepted[todo[ok]] = True
-            f_trial[todo[ok]] = ft[ok]
             if accepted.all():
                 break
-            rest = todo[~ok]
+            rest = np.flatnonzero(~accepted)
             step[rest] *= 0.5
             trial[rest] = beta[active[rest]] + step[rest, None] * p[rest]
+            f_trial[rest] = (sub if rest.size == active.size else sub.take(rest)).objective(trial[rest])
+            accepted[rest] = _armijo(f_trial[rest], fa[rest], step[rest], slope[rest], armijo)
         # No descent step at a gradient below tol: the objective is flat to rounding there, which is
         # as converged as floating point allows; elsewhere a failed line search is a stall.
         converged[active[~accepted & (gmax <= tol)]] = True
         stalled[active[~accepted & (gmax > tol)]] = True
-        moved = active[accepted]
         n_iter[active] += 1
-        if moved.size:
-            beta[moved] = trial[accepted]
-            f[moved] = f_trial[accepted]
-            g[moved], H[moved] = (problem if moved.size == B else problem.take(moved)).gradient_hessian(beta[moved])
+        beta[active[accepted]] = trial[accepted]
+        f[active[accepted]] = f_trial[accepted]
+        g[active[fresh]], H[active[fresh]] = g_trial[fresh], H_trial[fresh]
+        halved = active[accepted & ~fresh]
+        if halved.size:
+            g[halved], H[halved] = (problem if halved.size == B else problem.take(halved)).gradient_hessian(beta[halved])
     return NewtonResult(beta=beta, objective=f, grad_max=np.abs(g).max(axis=1), n_iter=n_iter,
                         converged=converged, stalled=stalled & ~converged)

@@ -366,13 +366,10 @@ def _ray_limit(problem, beta) -> float:
 
 
 def _continuation_path(loss):
-    """Losses between LR and ``loss`` to follow from the ML fit, or [] when there is no such path."""
+    """Smoothing levels between LR and ``loss`` to follow from the ML fit, or [] without such a parameter."""
     params = loss.get_params() if hasattr(loss, "get_params") else {}
     if loss.convex:
         return []
     if "alpha" in params and 0 < params["alpha"] < 1:
         return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
-    if "c" in params:
-        # Both BY and CH approach (a multiple of) the logistic loss as c grows.
-        return [type(loss)(c=params["c"] * t) for t in (8.0, 4.0, 2.0)]
     return []

@@ -374,8 +374,11 @@ class _BoundedRhoLoss(MarginLoss):
         return self._dphi_d2phi(*_logistic_parts(_as_float_array(m)))
 
     def _dphi_d2phi(self, lsp, lsn, sp, sn, s2):
-        psi_v, dpsi_v = self.psi_dpsi(-lsp)
-        psi_vbar, dpsi_vbar = self.psi_dpsi(-lsn)
+        return self._combine(sp, sn, s2, self.psi_dpsi(-lsp), self.psi_dpsi(-lsn))
+
+    @staticmethod
+    def _combine(sp, sn, s2, psi_dpsi_v, psi_dpsi_vbar):
+        (psi_v, dpsi_v), (psi_vbar, dpsi_vbar) = psi_dpsi_v, psi_dpsi_vbar
         dphi = -sn * (sn * psi_v + sp * psi_vbar)
         d2phi = 2 * sn * s2 * psi_v + sn**3 * dpsi_v - s2 * (sn - sp) * psi_vbar - s2 * sp * dpsi_vbar
         return dphi, d2phi
@@ -431,27 +434,46 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
 
     name = "ch"
 
-    def zeta1(self, v):
+    def _sqrt_exp(self, v):
+        """s = sqrt(max(v, c)) and psi(v) = e^{-s}, shared by zeta1, psi, psi' and eta."""
+        s = np.sqrt(np.maximum(v, self.c))
+        return s, np.exp(-s)
+
+    def zeta1(self, v, s_es=None):
         c = self.c
         sc = math.sqrt(c)
-        sv = np.sqrt(np.maximum(v, c))
-        upper = -2 * np.exp(-sv) * (1 + sv) + math.exp(-sc) * (2 * (1 + sc) + c)
+        s, es = s_es if s_es is not None else self._sqrt_exp(v)
+        upper = -2 * es * (1 + s) + math.exp(-sc) * (2 * (1 + sc) + c)
         return np.where(v <= c, v * math.exp(-sc), upper)
 
-    def psi_dpsi(self, v):
-        sv = np.sqrt(np.maximum(v, self.c))
-        psi = np.exp(-sv)
-        return psi, np.where(v > self.c, -psi / (2 * sv), 0.0)
+    def psi_dpsi(self, v, s_es=None):
+        s, es = s_es if s_es is not None else self._sqrt_exp(v)
+        return es, np.where(v > self.c, -es / (2 * s), 0.0)
 
-    def eta(self, t, neg_log_t):
+    def eta(self, t, neg_log_t, s_es=None):
         c = self.c
-        s = np.sqrt(np.maximum(neg_log_t, c))
+        s, es = s_es if s_es is not None else self._sqrt_exp(neg_log_t)
         # Phi(x) - 1 = -Phi(-x) = -erfc(x / sqrt2) / 2 keeps the small tail value accurate; erfc is
         # evaluated only where -log t > c, since elsewhere it is one constant.
         tail = np.full(np.shape(s), 0.5 * math.erfc(0.5 + math.sqrt(c)))
         beyond = neg_log_t > c
         tail[beyond] = 0.5 * erfc(0.5 + s[beyond])
-        return t * np.exp(-s) - math.exp(0.25) * math.sqrt(math.pi) * tail
+        return t * es - math.exp(0.25) * math.sqrt(math.pi) * tail
+
+    def phi(self, m):
+        return self.derivatives(m, order=0)[0]
+
+    def derivatives(self, m, order=2):
+        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
+        v, vbar = -lsp, -lsn
+        pv, pvbar = self._sqrt_exp(v), self._sqrt_exp(vbar)
+        phi = self.zeta1(v, pv) + self.eta(sp, v, pv) + self.eta(sn, vbar, pvbar)
+        if order == 0:
+            return (phi,)
+        return (phi, *self._combine(sp, sn, s2, self.psi_dpsi(v, pv), self.psi_dpsi(vbar, pvbar)))
+
+    def _dphi_d2phi(self, lsp, lsn, sp, sn, s2):
+        return self._combine(sp, sn, s2, self.psi_dpsi(-lsp), self.psi_dpsi(-lsn))
 
 
 # ---------------------------------------------------------------- registry

@@ -106,10 +106,11 @@ def torch_loss_functions(loss):
 
 
 def _margins(beta, X, y):
-    # An explicit sum over the (few) coefficients lets the compiler fuse it into the reduction over rows.
-    s = beta[:, :, None, 0] * X[:, None, :, 0]
+    # X is stored (G, d, n) so rows are contiguous; an explicit sum over the (few) coefficients lets the
+    # compiler fuse it into the reduction over rows.
+    s = beta[:, :, None, 0] * X[:, None, 0, :]
     for j in range(1, beta.shape[-1]):
-        s = s + beta[:, :, None, j] * X[:, None, :, j]
+        s = s + beta[:, :, None, j] * X[:, None, j, :]
     return s * y[:, None, :]
 
 
@@ -117,7 +118,7 @@ def _make_step(dphi):
     def grad(beta, X, y, w, ex, ey, ew):
         g = dphi(_margins(beta, X, y)) * (w * y)[:, None, :]
         ge = dphi((beta * ex).sum(-1) * ey) * ew * ey
-        return torch_stack([(g * X[:, None, :, j]).sum(-1) for j in range(beta.shape[-1])]) + ge[..., None] * ex
+        return torch_stack([(g * X[:, None, j, :]).sum(-1) for j in range(beta.shape[-1])]) + ge[..., None] * ex
 
     def step(beta, m, v, X, y, w, ex, ey, ew, lr, c1, c2):
         g = grad(beta, X, y, w, ex, ey, ew)
@@ -182,13 +183,13 @@ def adam_fit(loss, X, y_pm, w, starts, extra=None, *, lr=0.01, epochs=150, decay
 
     device = device or default_device()
     tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-    X = torch.as_tensor(np.asarray(X), dtype=tdtype, device=device)
+    X = torch.as_tensor(np.asarray(X), dtype=tdtype, device=device).transpose(1, 2).contiguous()
     y = torch.as_tensor(np.asarray(y_pm), dtype=tdtype, device=device)
     w = torch.as_tensor(np.asarray(w), dtype=tdtype, device=device)
     beta = torch.as_tensor(np.asarray(starts), dtype=tdtype, device=device).clone()
     G, S, d = beta.shape
-    if X.shape[0] != G or X.shape[2] != d or y.shape != X.shape[:2] or w.shape != y.shape:
-        raise ValueError(f"inconsistent shapes: X {tuple(X.shape)}, y {tuple(y.shape)}, w {tuple(w.shape)}, "
+    if X.shape[0] != G or X.shape[1] != d or y.shape != (G, X.shape[2]) or w.shape != y.shape:
+        raise ValueError(f"inconsistent shapes: X {tuple(X.transpose(1, 2).shape)}, y {tuple(y.shape)}, w {tuple(w.shape)}, "
                          f"starts {tuple(beta.shape)}")
     if extra is None:
         ex, ey, ew = torch.zeros_like(beta), torch.ones(G, S, dtype=tdtype, device=device), torch.zeros(
@@ -197,7 +198,7 @@ def adam_fit(loss, X, y_pm, w, starts, extra=None, *, lr=0.01, epochs=150, decay
         ex, ey, ew = (torch.as_tensor(np.asarray(a), dtype=tdtype, device=device) for a in extra)
     step, objective, fused = _kernels(loss, compiled)
     # Unfused (eager) kernels materialise (G, S, n) arrays, so they run over blocks of starts.
-    size = S if fused else max(1, 2 ** 22 // max(G * X.shape[1], 1))
+    size = S if fused else max(1, 2 ** 22 // max(G * X.shape[2], 1))
     blocks = [slice(i, i + size) for i in range(0, S, size)]
     m, v = torch.zeros_like(beta), torch.zeros_like(beta)
     f = torch.empty(G, S, dtype=tdtype, device=device)

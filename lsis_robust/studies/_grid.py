@@ -91,7 +91,7 @@ def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", schedule
     tasks = list(tasks)
     if not tasks:
         raise ValueError("the grid is empty: there is nothing to run")
-    if len({t.key for t in tasks}) != len(tasks):
+    if len({json.dumps(t.key, default=repr) for t in tasks}) != len(tasks):
         raise ValueError("grid task keys must be unique")
     client = check_backend(backend, n_jobs, scheduler)
     name = f"{func.__module__}.{func.__qualname__}"

@@ -1,0 +1,130 @@
+"""Efficiency study (Section III-B2, Fig. 2): SoB and TTR of each method under the correct model (20).
+
+For every beta and sample size n, ``n_trials`` samples are drawn from (20)
+with a test sample of size ``m`` each; every method is fitted to the same
+samples (the data are seeded by (beta, n), not by the method).  A grid task
+is one (beta, n, method) cell with all its trials batched into one fit.
+
+Samples that are (quasi-)separated have no finite LR estimate.  Each cell
+reports how many trials had separated samples and how many fits did not
+reach a finite minimiser; those fits are excluded from the mean and std of
+the ``estimator`` protocol (never silently: the counts are columns of the
+table).  The ``paper`` protocol always stops at a finite point, so all its
+trials count.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..contamination import sample_nominal
+from ._grid import Task, run_grid
+from .common import DEFAULT_METHODS, TABLE1_BETAS, check_betas, check_int, check_protocol, predict_pm, \
+    resolve_methods
+
+__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency", "DEFAULT_SIZES"]
+
+DEFAULT_SIZES = (25, 50, 100, 200, 400, 800)
+
+
+def _trial_data(beta, n, m, n_trials, ss):
+    """Training (T, n, d), test (T, m, d) data and labels of every trial, one child seed per trial."""
+    Xs, ys, Xt, yt = [], [], [], []
+    for child in ss.spawn(n_trials):
+        rng = np.random.default_rng(child)
+        s = sample_nominal(n, beta, rng)
+        t = sample_nominal(m, beta, rng)
+        Xs.append(s.X), ys.append(s.y_pm), Xt.append(t.X), yt.append(t.y_pm)
+    return np.stack(Xs), np.stack(ys), np.stack(Xt), np.stack(yt)
+
+
+def paper_starts(beta, shape, n_starts, scale, rng):
+    """The true beta and n_starts - 1 points scattered around it (normal, std ``scale`` per coordinate)."""
+    beta = np.asarray(beta, dtype=np.float64)
+    starts = np.broadcast_to(beta, shape + (n_starts, beta.size)).copy()
+    starts[..., 1:, :] += scale * rng.standard_normal(shape + (n_starts - 1, beta.size))
+    return starts
+
+
+def efficiency_task(params, ss):
+    """One (beta, n, method) cell: fit all trials; per-trial SoB, TTR and fit status."""
+    from ..losses import parse_loss_spec
+
+    beta = np.asarray(params["beta"], dtype=np.float64)
+    loss = parse_loss_spec(params["method"])
+    data_ss, start_ss = ss.spawn(2)
+    X, y, Xt, yt = _trial_data(beta, params["n"], params["m"], params["n_trials"], data_ss)
+    T = X.shape[0]
+    if params["protocol"] == "estimator":
+        from ._batchfit import fit_batch
+
+        fit = fit_batch(loss, X, y, np.ones(y.shape))
+        est, ok, sep = fit.beta, fit.converged, fit.lr_separated
+    else:
+        from ._adam import adam_fit
+        from ._batchfit import _ray_limit_below, problem_for
+        from ..losses import LR
+
+        n_starts = 1 if loss.name == "lr" else params["n_starts"]
+        starts = paper_starts(beta, (T,), n_starts, params["start_scale"], np.random.default_rng(start_ss))
+        b, f = adam_fit(loss, X, y, np.full(y.shape, 1.0 / y.shape[1]), starts, device=params.get("device"))
+        est = b[np.arange(T), np.argmin(f, axis=1)]
+        ok = np.ones(T, dtype=bool)
+        lr_problem = problem_for(LR(), X, y, np.ones(y.shape))
+        # Separation: the LR objective at the ray limit of a direction that separates is zero.
+        from .._solver import newton_minimize
+
+        lr = newton_minimize(lr_problem, np.zeros((T, beta.size)))
+        sep = _ray_limit_below(lr_problem, LR(), lr.beta, lr.objective)
+    sob = np.linalg.norm(est - beta, axis=1)
+    pred = predict_pm(loss, np.einsum("tmd,td->tm", Xt, est))
+    ttr = np.mean(pred != yt, axis=1)
+    return {"sob": sob, "ttr": ttr, "ok": ok, "separated": sep, "beta_hat": est}
+
+
+def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+                    protocol="estimator", n_starts=30, start_scale=1.0, device=None):
+    """The validated task list of the efficiency study."""
+    check_protocol(protocol)
+    betas = check_betas(betas)
+    sizes = [check_int(n, "n", 2) for n in sizes]
+    if not sizes:
+        raise ValueError("the list of sample sizes is empty")
+    losses = resolve_methods(methods)
+    check_int(n_trials, "n_trials", 1), check_int(m, "m", 1), check_int(n_starts, "n_starts", 1)
+    if not np.isfinite(start_scale) or start_scale < 0:
+        raise ValueError(f"start_scale={start_scale!r} must be a finite number >= 0")
+    return [Task(key=(list(b), n, spec), seed_key=(list(b), n),
+                 params=dict(beta=list(b), n=n, method=spec, n_trials=n_trials, m=m, protocol=protocol,
+                             n_starts=n_starts, start_scale=float(start_scale), device=device))
+            for b in betas for n in sizes for spec in losses]
+
+
+def summarise_efficiency(tasks, results) -> pd.DataFrame:
+    """Tidy table: one row per (beta, n, method) with mean/std of SoB and TTR and the trial counts."""
+    rows = []
+    for task, res in zip(tasks, results):
+        p, ok = task.params, res["ok"]
+        rows.append({
+            "beta1": p["beta"][0], "beta2": p["beta"][1], "n": p["n"], "method": p["method"],
+            "protocol": p["protocol"], "n_trials": ok.size, "n_separated": int(res["separated"].sum()),
+            "n_excluded": int((~ok).sum()), "n_used": int(ok.sum()),
+            "sob_mean": float(np.mean(res["sob"][ok])) if ok.any() else np.nan,
+            "sob_std": float(np.std(res["sob"][ok], ddof=1)) if ok.sum() > 1 else np.nan,
+            "ttr_mean": float(np.mean(res["ttr"][ok])) if ok.any() else np.nan,
+            "ttr_std": float(np.std(res["ttr"][ok], ddof=1)) if ok.sum() > 1 else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def run_efficiency(*, betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+                   protocol="estimator", n_starts=30, start_scale=1.0, seed=0, n_jobs=1, backend="joblib",
+                   scheduler=None, cache_dir=None, progress=True, device=None):
+    """Run the efficiency grid; returns (summary DataFrame, wall time in seconds)."""
+    tasks = efficiency_grid(betas, sizes, methods, n_trials, m, protocol, n_starts, start_scale, device)
+    t0 = time.perf_counter()
+    results = run_grid(efficiency_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
+                       scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"efficiency ({protocol})")
+    return summarise_efficiency(tasks, results), time.perf_counter() - t0

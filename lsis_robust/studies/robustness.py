@@ -1,0 +1,161 @@
+"""Robustness study (Section III-C2, Fig. 4): SoB and TTR under point-mass contamination (27).
+
+A training sample of size n and a test sample of size m are drawn from
+F_eps = (1 - eps) F + eps delta_(x_c, y_c) with exact proportions: n - k
+nominal rows from (20) and k = round(eps n) copies of (x_c, y_c).  The
+nominal rows are drawn once per (beta, trial) and shared by every
+contamination point, label and method, so the 2 x 201 problems of one
+method are fitted together on one design holding the nominal rows and all
+contamination points, each problem giving weight k to its own point and 0
+to the others (:class:`~lsis_robust.studies._batchfit.SharedDesignLoss`).
+The test misclassification rate is exact in the same way:
+((m - k_m) * nominal test error + k_m * [point misclassified]) / m.
+
+A grid task is one (beta, method, trial) with all points batched.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..contamination import check_rate, sample_nominal
+from ._grid import Task, run_grid
+from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, predict_pm, resolve_methods
+
+__all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "DEFAULT_BETAS",
+           "DEFAULT_XC2", "population_curves"]
+
+# Fig. 4 shows beta_1 = 0 with growing beta_2; the anomalous-point effect grows with beta_2.
+DEFAULT_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
+DEFAULT_XC2 = tuple(np.round(np.arange(-100, 101) / 10, 1))
+
+
+def _problems(xc2, y_cs):
+    """(point index, y_c) of every problem, in output order."""
+    return [(j, yc) for yc in y_cs for j in range(len(xc2))]
+
+
+def robustness_task(params, ss):
+    """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR."""
+    from ..losses import parse_loss_spec
+
+    beta = np.asarray(params["beta"], dtype=np.float64)
+    loss = parse_loss_spec(params["method"])
+    eps, n, m = params["eps"], params["n"], params["m"]
+    xc2 = np.asarray(params["xc2"], dtype=np.float64)
+    points = np.column_stack([np.ones(xc2.size), xc2])
+    probs = _problems(xc2, params["y_cs"])
+    P = len(probs)
+    k, k_test = int(round(eps * n)), int(round(eps * m))
+    data_ss, start_ss = ss.spawn(2)
+    rng = np.random.default_rng(data_ss)
+    nominal = sample_nominal(n - k, beta, rng)
+    test = sample_nominal(m - k_test, beta, rng)
+    pidx = np.array([j for j, _ in probs])
+    yc = np.array([y for _, y in probs], dtype=np.float64)
+    if params["protocol"] == "estimator":
+        from ._batchfit import fit_batch
+
+        n0 = nominal.n
+        X = np.vstack([nominal.X, points])
+        Y = np.tile(np.concatenate([nominal.y_pm, np.ones(xc2.size)]), (P, 1))
+        W = np.tile(np.concatenate([np.ones(n0), np.zeros(xc2.size)]), (P, 1))
+        Y[np.arange(P), n0 + pidx] = yc
+        W[np.arange(P), n0 + pidx] = k
+        fit = fit_batch(loss, X, Y, W)
+        est, ok = fit.beta, fit.converged
+    else:
+        from ._adam import adam_fit
+        from .efficiency import paper_starts
+
+        S = 1 if loss.name == "lr" else params["n_starts"]
+        starts = paper_starts(beta, (P,), S, params["start_scale"], np.random.default_rng(start_ss))
+        w_nom = np.full((1, nominal.n), 1.0 / n)
+        extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))
+        b, f = adam_fit(loss, nominal.X[None], nominal.y_pm[None], w_nom, starts.reshape(1, P * S, -1),
+                        extra=extra, device=params.get("device"))
+        b, f = b.reshape(P, S, -1), f.reshape(P, S)
+        est = b[np.arange(P), np.argmin(f, axis=1)]
+        ok = np.ones(P, dtype=bool)
+    wrong_nominal = (predict_pm(loss, est @ test.X.T) != test.y_pm).sum(axis=1)
+    wrong_point = predict_pm(loss, np.einsum("pd,pd->p", points[pidx], est)) != yc
+    ttr = (wrong_nominal + k_test * wrong_point) / m
+    return {"beta_hat": est, "sob": np.linalg.norm(est - beta, axis=1), "ttr": ttr, "ok": ok}
+
+
+def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
+                    n=10_000, m=10_000, n_trials=1, protocol="estimator", n_starts=30, start_scale=1.0, device=None):
+    check_protocol(protocol)
+    betas = check_betas(betas)
+    losses = resolve_methods(methods)
+    eps = check_rate(eps)
+    check_int(n, "n", 2), check_int(m, "m", 1), check_int(n_trials, "n_trials", 1), check_int(n_starts, "n_starts", 1)
+    if int(round(eps * n)) >= n:
+        raise ValueError(f"eps={eps} leaves no nominal rows in a sample of n={n}")
+    xc2 = [float(v) for v in np.asarray(xc2, dtype=np.float64).ravel()]
+    if not xc2 or not np.all(np.isfinite(xc2)):
+        raise ValueError("the grid of x_c2 values is empty or not finite")
+    y_cs = [int(v) for v in y_cs]
+    if not y_cs or any(v not in (-1, 1) for v in y_cs) or len(set(y_cs)) != len(y_cs):
+        raise ValueError(f"y_cs={y_cs!r} is invalid; use a non-empty subset of (+1, -1)")
+    if any(len(b) != 2 for b in betas):
+        raise ValueError("the robustness study uses x_c = (1, x_c2): every beta must have 2 entries")
+    return [Task(key=(list(b), spec, t), seed_key=(list(b), t),
+                 params=dict(beta=list(b), method=spec, trial=t, eps=eps, xc2=xc2, y_cs=y_cs, n=n, m=m,
+                             protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device))
+            for b in betas for spec in losses for t in range(n_trials)]
+
+
+def summarise_robustness(tasks, results) -> pd.DataFrame:
+    """One row per (beta, method, y_c, x_c2): mean and std of SoB and TTR over trials, the trial count."""
+    frames = []
+    for task, res in zip(tasks, results):
+        p = task.params
+        probs = _problems(p["xc2"], p["y_cs"])
+        frames.append(pd.DataFrame({
+            "beta1": p["beta"][0], "beta2": p["beta"][1], "method": p["method"], "protocol": p["protocol"],
+            "eps": p["eps"], "y_c": [y for _, y in probs], "x_c2": [p["xc2"][j] for j, _ in probs],
+            "trial": p["trial"], "b1": res["beta_hat"][:, 0], "b2": res["beta_hat"][:, 1],
+            "sob": res["sob"], "ttr": res["ttr"], "ok": res["ok"]}))
+    long = pd.concat(frames, ignore_index=True)
+    keys = ["beta1", "beta2", "method", "protocol", "eps", "y_c", "x_c2"]
+    g = long.groupby(keys, sort=False)
+    out = g.agg(n_trials=("sob", "size"), n_excluded=("ok", lambda s: int((~s).sum())),
+                b1=("b1", "mean"), b2=("b2", "mean"), sob_mean=("sob", "mean"), sob_std=("sob", "std"),
+                ttr_mean=("ttr", "mean"), ttr_std=("ttr", "std")).reset_index()
+    return out
+
+
+def population_curves(betas, methods, eps, xc2, y_cs=(1, -1), n_jobs=1, progress=True):
+    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available."""
+    try:
+        from ..theory.contamination import contamination_grid
+    except ImportError:
+        return None
+    losses = resolve_methods(methods)
+    points = np.column_stack([np.ones(len(xc2)), np.asarray(xc2, dtype=np.float64)])
+    frames = []
+    for b in betas:
+        df = contamination_grid(list(losses.values()), np.asarray(b), eps, points, y_cs=tuple(y_cs),
+                                n_jobs=n_jobs, progress=progress)
+        labels = {i: spec for i, spec in enumerate(losses)}
+        # contamination_grid orders rows by (loss, y_c, point), the order of its task list.
+        per_loss = len(y_cs) * len(xc2)
+        df["method"] = [labels[i // per_loss] for i in range(len(df))]
+        df["beta1"], df["beta2"], df["eps"] = b[0], b[1], eps
+        frames.append(df.rename(columns={"x_c2": "x_c2"})[
+            ["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_robustness(*, betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
+                   n=10_000, m=10_000, n_trials=1, protocol="estimator", n_starts=30, start_scale=1.0, seed=0,
+                   n_jobs=1, backend="joblib", scheduler=None, cache_dir=None, progress=True, device=None):
+    """Run the robustness grid; returns (summary DataFrame, wall time in seconds)."""
+    tasks = robustness_grid(betas, methods, eps, xc2, y_cs, n, m, n_trials, protocol, n_starts, start_scale, device)
+    t0 = time.perf_counter()
+    results = run_grid(robustness_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
+                       scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"robustness ({protocol})")
+    return summarise_robustness(tasks, results), time.perf_counter() - t0
