@@ -134,9 +134,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"cov_type={self.cov_type!r} is invalid; use 'sandwich' or 'model'")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
-        for name, value, low in (("tol", self.tol, 0.0), ("max_iter", self.max_iter, 1)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= low - (name == "max_iter"):
-                raise ValueError(f"{name}={value!r} is invalid; it must be a finite number > {low if name == 'tol' else 0}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not 0 < self.tol < np.inf:
+            raise ValueError(f"tol={self.tol!r} is invalid; it must be a finite number > 0")
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(f"max_iter={self.max_iter!r} is invalid; it must be an integer >= 1")
         if isinstance(self.n_starts, bool) or not isinstance(self.n_starts, numbers.Integral) or self.n_starts < 0:
             raise ValueError(f"n_starts={self.n_starts!r} is invalid; use an integer >= 0")
 

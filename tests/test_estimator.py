@@ -169,6 +169,7 @@ BAD_INPUTS = [
     (np.empty((0, 1)), np.array([]), ValueError, "0 sample"),
     (np.array([0.0, 1.0, 2.0]), np.array([0, 1, 0]), ValueError, "Expected 2D array"),
     (np.array([["a"], ["b"], ["c"]]), np.array([0, 1, 0]), ValueError, "convert|float"),
+    (pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "b", "c"]}), np.array([0, 1, 0]), ValueError, "convert|float"),
     (np.array([[0.0], [1.0], [2.0]]), np.array([0.5, 1.5, 0.2]), ValueError, "continuous|Unknown label type"),
 ]
 
@@ -197,6 +198,12 @@ def test_bad_parameters_and_weights():
         RobustLogisticRegression(weights="huber").fit(X, y)
     with pytest.raises(ValueError, match="solver="):
         RobustLogisticRegression(solver="sgd").fit(X, y)
+    with pytest.raises(ValueError, match="tol=0"):
+        RobustLogisticRegression(tol=0).fit(X, y)
+    with pytest.raises(ValueError, match="max_iter=2.5"):
+        RobustLogisticRegression(max_iter=2.5).fit(X, y)
+    with pytest.raises(ValueError, match="cov_type"):
+        RobustLogisticRegression(cov_type="HC3").fit(X, y)
     with pytest.raises(ValueError, match="n_starts"):
         RobustLogisticRegression(n_starts=-1).fit(X, y)
     with pytest.raises(ValueError, match="non-binary"):
