@@ -64,6 +64,9 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true", help="continue the runs saved in --checkpoint-dir")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward/backward")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="CPU threads for torch (default: 1 for digits, whose 8x8 convolutions are too small to "
+                        "split and slow down badly on a shared machine; all available cores for cifar10)")
     p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
     p.set_defaults(func=run)
 
@@ -100,8 +103,8 @@ def run(args) -> int:
                       device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)
     data = load_dataset(args.dataset, args.data_dir, args.download)
 
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(threads)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(args.threads or (1 if args.dataset == "digits" else cores))
     if cuda:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
