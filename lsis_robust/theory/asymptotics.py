@@ -109,6 +109,13 @@ class _Derivatives:
         h = 1e-5
         return (self.loss.dphi(m + h) - self.loss.dphi(m - h)) / (2 * h)
 
+    def all(self, m):
+        """(phi, phi', phi'') at m, in one pass where the loss shares the work."""
+        shared = getattr(self.loss, "derivatives", None)
+        if shared is not None and not self.numerical:
+            return shared(m)
+        return self.loss.phi(m), self.d1(m), self.d2(m)
+
 
 @dataclass
 class AsymptoticCovariance:

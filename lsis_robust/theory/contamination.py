@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import expit
 
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, resolve_loss
-from .design import IntegrationError, expect
+from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid"]
 
@@ -72,25 +72,30 @@ class _Problem:
         return f
 
     def _all(self, s, t):
-        return np.array([self._integrand(k)(s, t) for k in range(3)])
+        p, q = expit(t), expit(-t)
+        n = s.size
+        f0, f1, f2 = self.d.all(np.concatenate([s, -s]))
+        return np.array([p * f0[:n] + q * f0[n:], p * f1[:n] - q * f1[n:], p * f2[:n] + q * f2[n:]])
 
-    def evaluate(self, b, level=None):
-        """(R, grad, Hess) at b on quadrature ``level`` (adaptive if None), and the coarse copies."""
-        fine, coarse, lev = expect(self.design, b, self.beta, self._all, self.margins, level=level)
-        out = []
-        m = self.y_c * (self.x_c @ b)
-        xc = self.x_c
-        for mom in (fine, coarse):
-            e = self.eps
-            R = (1 - e) * mom.m0[0] + e * float(self.loss.phi(m))
-            g = (1 - e) * mom.m1[1] + e * self.y_c * float(self.d.d1(m)) * xc
-            H = (1 - e) * mom.m2[2] + e * float(self.d.d2(m)) * np.outer(xc, xc)
-            out.append((R, g, H))
-        return out[0], out[1], lev
+    def _combine(self, mom, b):
+        e, xc = self.eps, self.x_c
+        m = self.y_c * (xc @ b)
+        R = (1 - e) * mom.m0[0] + e * float(self.loss.phi(m))
+        g = (1 - e) * mom.m1[1] + e * self.y_c * float(self.d.d1(m)) * xc
+        H = (1 - e) * mom.m2[2] + e * float(self.d.d2(m)) * np.outer(xc, xc)
+        return R, g, H
+
+    def evaluate(self, b):
+        """(R, grad, Hess) at b with error control, their coarse-level copies, and the level."""
+        fine, coarse, lev = expect(self.design, b, self.beta, self._all, self.margins)
+        return self._combine(fine, b), self._combine(coarse, b), lev
+
+    def evaluate_at(self, b, level):
+        return self._combine(moments_at(self.design, b, self.beta, self._all, self.margins, level + 1), b)
 
     def objective(self, b, level):
-        fine, _, _ = expect(self.design, b, self.beta, self._integrand(0), self.margins, level=level)
-        return (1 - self.eps) * fine.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
+        mom = moments_at(self.design, b, self.beta, self._integrand(0), self.margins, level + 1)
+        return (1 - self.eps) * mom.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
 
     def newton(self, b):
         """Minimise R from b; the quadrature level is fixed at the start and re-checked at the end."""
@@ -104,22 +109,26 @@ class _Problem:
                 floor = max(1e-10 * np.abs(lam).max(), 1e-14)
                 step = -U @ ((U.T @ g) / np.maximum(np.abs(lam), floor))
                 slope = float(g @ step)
-                t = 1.0
-                for _ in range(60):
-                    b_new = b + t * step
-                    R_new = self.objective(b_new, level)
-                    if R_new <= R + 1e-4 * t * slope:
-                        break
-                    t *= 0.5
+                if -slope <= 1e-13 * max(1.0, abs(R)):
+                    # The predicted decrease is below rounding of R: a line search
+                    # cannot see it, and the Newton step is already tiny.
+                    b_new = b + step
                 else:
-                    break  # no decrease at rounding level: b is as good as this level resolves
+                    t = 1.0
+                    for _ in range(40):
+                        b_new = b + t * step
+                        if self.objective(b_new, level) <= R + 1e-4 * t * slope:
+                            break
+                        t *= 0.5
+                    else:
+                        break  # no decrease at rounding level: b is as good as this level resolves
                 b = b_new
                 if np.linalg.norm(b) > _DIVERGED:
                     raise ValueError(
                         f"the contaminated risk of {self.loss!r} has no finite minimiser reachable from the "
                         f"start (||b|| passed {_DIVERGED:g}); eps or the contamination point is too extreme"
                     )
-                (R, g, H), _, _ = self.evaluate(b, level)
+                R, g, H = self.evaluate_at(b, level)
             if n_iter >= _MAX_ITER:
                 raise ValueError(f"Newton did not converge for {self.loss!r} in {_MAX_ITER} iterations "
                                  f"(gradient norm {np.linalg.norm(g):.3g})")
@@ -195,10 +204,12 @@ def contaminated_functional(loss, beta, eps, x_c, y_c, design=None, starts=None)
     integration errors.
     """
     loss, beta, eps, x_c, y_c, design = _validate(loss, beta, eps, x_c, y_c, design)
+    start_list = [beta] + [design.check_beta(s, "start") for s in ([] if starts is None else starts)]
+    return _functional(loss, beta, eps, x_c, y_c, design, start_list)
+
+
+def _functional(loss, beta, eps, x_c, y_c, design, start_list):
     problem = _Problem(loss, beta, eps, x_c, y_c, design)
-    start_list = [beta]
-    for s in [] if starts is None else starts:
-        start_list.append(design.check_beta(s, "start"))
     b, R, g, H, coarse, n_iter = _solve(problem, start_list)
     # Error of the minimiser from the quadrature: the coarse level's gradient at b moves it by H^-1 dg.
     db = np.linalg.solve(H, coarse[1] - g) if np.all(np.isfinite(H)) else np.full_like(b, np.inf)
@@ -210,32 +221,39 @@ def contaminated_functional(loss, beta, eps, x_c, y_c, design=None, starts=None)
 
 
 def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
-    """Functionals along a path of contamination points, continuing from the neighbours' solutions."""
+    """Functionals along a path of contamination points, continuing from the neighbours' solutions.
+
+    A forward pass starts each point from the previous point's solution (and
+    from beta where the loss is not convex; the first point from beta and
+    ``extra_starts``); a backward pass retries each point from the next point's
+    solution and keeps whichever objective is lower.
+    """
     n = len(points)
     results = [None] * n
 
     def solve_at(i, starts):
         try:
-            return contaminated_functional(loss, beta, eps, points[i], y_c, design, starts=starts)
+            return _functional(loss, beta, eps, points[i], y_c, design, starts)
         except (ValueError, IntegrationError):
             return None
 
-    for order in (range(n), range(n - 1, -1, -1)):
-        prev = None
-        for i in order:
-            starts = list(extra_starts) + ([prev.beta_eps] if prev is not None else [])
-            if results[i] is not None and order.step < 0:
-                # Backward pass: only try the neighbour's solution as a new start.
-                if prev is None:
-                    prev = results[i]
-                    continue
-                cand = solve_at(i, [prev.beta_eps])
-                if cand is not None and cand.objective < results[i].objective - 1e-12:
-                    results[i] = cand
-            else:
-                results[i] = solve_at(i, starts)
-            if results[i] is not None:
-                prev = results[i]
+    prev = None
+    for i in range(n):
+        if prev is None:
+            starts = [beta] + list(extra_starts)
+        else:
+            starts = [prev.beta_eps] + ([] if loss.convex else [beta])
+        results[i] = solve_at(i, starts)
+        prev = results[i] or prev
+    if loss.convex:
+        return results  # a convex risk has one minimum: the forward pass found it
+    nxt = None
+    for i in range(n - 1, -1, -1):
+        if nxt is not None:
+            cand = solve_at(i, [nxt.beta_eps])
+            if cand is not None and (results[i] is None or cand.objective < results[i].objective - 1e-12):
+                results[i] = cand
+        nxt = results[i] or nxt
     return results
 
 

@@ -205,6 +205,11 @@ class _Frame:
         return Moments(m0, m1, m2)
 
 
+def moments_at(design: GaussianDesign, b, beta, integrand, b_margins=(), level: int = 0) -> Moments:
+    """Moments at one quadrature level, without an error estimate (for inner solver iterations)."""
+    return design.frame(b, beta).moments(integrand, level, b_margins)
+
+
 def expect(design: GaussianDesign, b, beta, integrand, b_margins=(), *, rtol=1e-11, atol=1e-13,
            level: int | None = None):
     """Moments of integrand(s_b, s_t) with error control.
