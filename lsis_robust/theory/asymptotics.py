@@ -26,6 +26,7 @@ from .design import GaussianDesign, expect, nominal_design
 __all__ = [
     "AsymptoticCovariance",
     "resolve_loss",
+    "method_label",
     "kink_margins",
     "asymptotic_covariance",
     "closed_form_ab",
@@ -52,6 +53,19 @@ TABLE1_PRINTED = np.array([
     [.8281, .7605, .7248, .7065, .7009],
     [.7605, .6885, .6518, .6334, .6277],
 ])
+
+
+def method_label(loss) -> str:
+    """Short column/legend label: LR, MLSLR a=0.4, LSQLR, BY, CH (tuning constants shown if not default)."""
+    name = getattr(loss, "name", type(loss).__name__)
+    labels = {"lr": "LR", "lsqlr": "LSQLR", "by": "BY", "ch": "CH", "mlslr": "MLSLR", "lslr": "LSLR"}
+    base = labels.get(name, name)
+    params = getattr(loss, "get_params", dict)()
+    if "alpha" in params:
+        return f"{base} a={params['alpha']:g}"
+    if name in ("by", "ch") and not math.isclose(params.get("c", 0.5), 0.5):
+        return f"{base} c={params['c']:g}"
+    return base
 
 
 def resolve_loss(loss) -> MarginLoss:
@@ -268,7 +282,7 @@ def are_table(betas=None, alphas=TABLE1_ALPHAS, extra_losses=("by", "ch"), desig
         if not 0 <= a < 1:
             raise ValueError(f"Table I alphas must lie in [0, 1), got {a}")
     losses = _method_losses(alphas, extra_losses)
-    names = [f"MLSLR a={a:g}" for a in alphas] + ["LSQLR"] + [type(l).__name__.replace("_", "-") for l in losses[len(alphas) + 2:]]
+    names = [method_label(loss) for loss in losses[1:]]
     vals, errs, index = [], [], []
     for beta in betas:
         beta = design.check_beta(beta)

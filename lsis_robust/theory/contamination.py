@@ -13,13 +13,12 @@ search on R.  The zero-one risk of sign(b'x) under F_eps is an integral too.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import expit
 
-from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, resolve_loss
+from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid"]
@@ -290,22 +289,10 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
         for i, r in enumerate(results):
             if r is None:
                 raise ValueError(f"no contaminated functional for {loss!r} at x_c={pts[i].tolist()}, y_c={y:+g}")
-            row = {"method": _label(loss), "y_c": y, "point": i}
+            row = {"method": method_label(loss), "y_c": y, "point": i}
             row.update({f"x_c{j + 1}": v for j, v in enumerate(pts[i])})
             row.update({f"b{j + 1}": v for j, v in enumerate(r.beta_eps)})
             row.update(sob=r.sob, ttr=r.ttr, objective=r.objective,
                        err_beta=r.error["beta_eps"], err_ttr=r.error["ttr"], n_iter=r.n_iter)
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _label(loss) -> str:
-    name = getattr(loss, "name", type(loss).__name__)
-    labels = {"lr": "LR", "lsqlr": "LSQLR", "by": "BY", "ch": "CH", "mlslr": "MLSLR", "lslr": "LSLR"}
-    base = labels.get(name, name)
-    params = getattr(loss, "get_params", dict)()
-    if "alpha" in params:
-        return f"{base} a={params['alpha']:g}"
-    if name in ("by", "ch") and not math.isclose(params.get("c", 0.5), 0.5):
-        return f"{base} c={params['c']:g}"
-    return base
