@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 # (model, epochs, trials) per dataset, and the --quick versions.
-DEFAULTS = {"digits": ("small_cnn", 30, 3), "cifar10": ("resnet18", 150, 20)}
+DEFAULTS = {"digits": ("small_cnn", 20, 3), "cifar10": ("resnet18", 150, 20)}
 QUICK = {"digits": (8, 1), "cifar10": (2, 1)}
 
 

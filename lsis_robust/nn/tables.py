@@ -136,12 +136,14 @@ def _curves(history, out_path, caption):
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     mean = history.groupby(["method", "epoch"], sort=False).mean(numeric_only=True).reset_index()
-    for name, h in mean.groupby("method", sort=False):
-        style = "--" if name.startswith("lslr") else "-"
-        axes[0].plot(h.epoch, h.test_ttr, style, label=name, lw=1)
-        axes[1].plot(h.epoch, h.train_loss, style, label=name, lw=1)
+    groups = list(mean.groupby("method", sort=False))
+    colours = plt.get_cmap("tab20")  # 20 methods: the default 10-colour cycle would repeat
+    for i, (name, h) in enumerate(groups):
+        kw = {"ls": "--" if name.startswith("lslr") else "-", "color": colours(i % 20), "label": name, "lw": 1}
+        axes[0].plot(h.epoch, h.test_ttr, **kw)
+        axes[1].plot(h.epoch, h.train_loss, **kw)
         if "train_opder" in h and h.train_opder.notna().any():
-            axes[2].plot(h.epoch, h.train_opder, style, label=name, lw=1)
+            axes[2].plot(h.epoch, h.train_opder, **kw)
     axes[0].set(title="test TTR (zero-one error)", xlabel="epoch", yscale="log")
     axes[1].set(title="training loss (own surrogate, augmented)", xlabel="epoch", yscale="log")
     axes[2].set(title="LSLR: OPDER on the training set", xlabel="epoch", ylim=(-0.02, 1.02))
