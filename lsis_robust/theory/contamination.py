@@ -89,17 +89,20 @@ class _Problem:
         fine, coarse, lev = expect(self.design, b, self.beta, self._all, self.margins)
         return self._combine(fine, b), self._combine(coarse, b), lev
 
+    # Inner iterations use the coarser of the two levels that passed the
+    # error check at the start; the final evaluation is at the finer one, and
+    # the minimiser's error estimate H^-1 (g_coarse - g_fine) covers the gap.
     def evaluate_at(self, b, level):
-        return self._combine(moments_at(self.design, b, self.beta, self._all, self.margins, level + 1), b)
+        return self._combine(moments_at(self.design, b, self.beta, self._all, self.margins, level), b)
 
     def objective(self, b, level):
-        mom = moments_at(self.design, b, self.beta, self._integrand(0), self.margins, level + 1)
+        mom = moments_at(self.design, b, self.beta, self._integrand(0), self.margins, level)
         return (1 - self.eps) * mom.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
 
     def newton(self, b):
         """Minimise R from b; the quadrature level is fixed at the start and re-checked at the end."""
         b = np.array(b, dtype=np.float64)
-        (R, g, H), _, level = self.evaluate(b)
+        _, (R, g, H), level = self.evaluate(b)
         n_iter = 0
         while True:
             while np.linalg.norm(g) > _GTOL * max(1.0, abs(R)) and n_iter < _MAX_ITER:
@@ -132,10 +135,10 @@ class _Problem:
                 raise ValueError(f"Newton did not converge for {self.loss!r} in {_MAX_ITER} iterations "
                                  f"(gradient norm {np.linalg.norm(g):.3g})")
             # The level that was enough at the start may not be at the minimiser.
-            (R, g, H), coarse, new_level = self.evaluate(b)
-            if new_level <= level or np.linalg.norm(g) <= _GTOL * max(1.0, abs(R)):
-                return b, R, g, H, coarse, n_iter
-            level = new_level
+            (Rf, gf, Hf), coarse, new_level = self.evaluate(b)
+            if new_level <= level or np.linalg.norm(gf) <= _GTOL * max(1.0, abs(Rf)):
+                return b, Rf, gf, Hf, coarse, n_iter
+            level, (R, g, H) = new_level, coarse
 
 
 def _validate(loss, beta, eps, x_c, y_c, design):

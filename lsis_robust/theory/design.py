@@ -145,16 +145,16 @@ def _rule_1d(level: int, base_panels: int, breaks) -> tuple[np.ndarray, np.ndarr
     return nodes, weights
 
 
-def _graded(centre: float, width: float) -> np.ndarray:
-    """Panel edges at centre +- width 2^j up to the domain's size.
+def _graded(centre: float, width: float, base_width: float) -> np.ndarray:
+    """Panel edges at centre +- width 2^j, up to the base panel width.
 
     A score with a large coefficient makes the integrand change on a scale
     far below any uniform panel (sigma(a w) for a = 1e6); geometric grading
     around the score's zero resolves every scale with a few panels.
     """
-    if width >= 2 * _HALF_WIDTH:
+    if width >= base_width:
         return np.array([centre])
-    steps = width * 2.0 ** np.arange(0, math.ceil(math.log2(2 * _HALF_WIDTH / width)) + 1)
+    steps = width * 2.0 ** np.arange(0, math.ceil(math.log2(base_width / width)))
     return np.r_[centre, centre - steps, centre + steps]
 
 
@@ -200,13 +200,14 @@ class _Frame:
         if self.r == 0:
             return np.zeros((1, 0)), np.ones(1)
         n = _BASE_PANELS[self.r]
+        base_width = 2 * _HALF_WIDTH / n
         breaks1 = []
         if abs(self.ab[0]) > 0:
             breaks1 = (np.asarray(b_margins, dtype=np.float64) - self.cb) / self.ab[0]
-            breaks1 = np.r_[breaks1, _graded(-self.cb / self.ab[0], 1 / abs(self.ab[0]))]
+            breaks1 = np.r_[breaks1, _graded(-self.cb / self.ab[0], 1 / abs(self.ab[0]), base_width)]
         if self.r == 1:
             if abs(self.at[0]) > 0:
-                breaks1 = np.r_[breaks1, _graded(-self.ct / self.at[0], 1 / abs(self.at[0]))]
+                breaks1 = np.r_[breaks1, _graded(-self.ct / self.at[0], 1 / abs(self.at[0]), base_width)]
             w, wt = _rule_1d(level, n, breaks1)
             return w[:, None], wt
         w1, wt1 = _rule_1d(level, n, breaks1)

@@ -62,8 +62,10 @@ def plot_rho_transforms(path, alphas=TABLE1_ALPHAS):
     losses = [("BY", Bianco_Yohai()), ("CH", Croux_Haesbroeck())]
     losses += [(f"MLSLR a={a:g}", MLSLR(a)) for a in alphas] + [("LSQLR", LSQLR())]
     for label, loss in losses:
-        r0, rinf = float(loss.rho(np.array(0.0))), float(loss.phi(np.array(-1e4)))
-        ax.plot(v, (loss.rho(v) - r0) / (rinf - r0), color=_COLOURS.get(label),
+        # BY's eta evaluates 0 * inf in a branch np.where discards at v = 0.
+        with np.errstate(invalid="ignore"):
+            r0, rinf, curve = float(loss.rho(np.array(0.0))), float(loss.phi(np.array(-1e4))), loss.rho(v)
+        ax.plot(v, (curve - r0) / (rinf - r0), color=_COLOURS.get(label),
                 label=label + (" (c=0.5)" if label in ("BY", "CH") else ""))
     ax.plot(v, np.minimum(v / 8, 1), ":", color="red", label="LR (rho(v) = v, unbounded; shown as v/8)")
     ax.set_xlabel("v = phi_LR(m) = -log sigma(m)")

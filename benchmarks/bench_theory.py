@@ -1,0 +1,62 @@
+"""asv benchmarks of the theory engine: Table I, one contaminated functional, the exact Fig. 4 grid."""
+import numpy as np
+
+from .common import Benchmark
+
+
+class TableI(Benchmark):
+    """All 45 entries of Table I (plus the BY and CH columns); target under 2 s."""
+
+    timeout = 60
+
+    def setup(self):
+        from lsis_robust.theory import are_table
+
+        are_table(betas=[(0, 1)])  # import and first-call costs are not the table's
+
+    def time_table1(self):
+        from lsis_robust.theory import are_table
+
+        are_table()
+
+    def track_table1_max_abs_deviation(self):
+        """Largest |computed - printed| over the 45 entries (printed to 4 decimals: < 5e-5 means all match)."""
+        from lsis_robust.theory import TABLE1_PRINTED, are_table
+
+        values, _ = are_table()
+        return float(np.abs(values.iloc[:, :5].to_numpy() - TABLE1_PRINTED).max())
+
+    track_table1_max_abs_deviation.unit = "ARE"
+
+
+class ContaminatedFunctional(Benchmark):
+    """One exact T(F_eps); target under 50 ms."""
+
+    params = ["lr", "mlslr:alpha=0.4", "ch"]
+    param_names = ["loss"]
+
+    def setup(self, loss):
+        from lsis_robust.theory.contamination import contaminated_functional
+
+        contaminated_functional(loss, [0.0, 4.0], 0.05, [1.0, -1.0], 1)
+
+    def time_contaminated_functional(self, loss):
+        from lsis_robust.theory.contamination import contaminated_functional
+
+        contaminated_functional(loss, [0.0, 4.0], 0.05, [1.0, -1.0], 1)
+
+
+class ExactFig4Grid(Benchmark):
+    """201 points x 2 labels x 8 methods on 2 processes; target under 60 s."""
+
+    timeout = 600
+    number = 1
+    repeat = 1
+
+    def time_exact_fig4_grid(self):
+        from lsis_robust.theory.contamination import contamination_grid
+        from lsis_robust.theory.outputs import fig4_methods
+
+        x2 = np.linspace(-10, 10, 201)
+        contamination_grid(fig4_methods(), [0.0, 4.0], 0.05, np.column_stack([np.ones_like(x2), x2]),
+                           n_jobs=2, progress=False)
