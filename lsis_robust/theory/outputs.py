@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..probability import r_logit_range
 from ..reporting import save_figure, write_provenance, write_table
 from .asymptotics import TABLE1_ALPHAS, TABLE1_BETAS, TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function
 
@@ -82,10 +83,10 @@ def plot_r_logit_range(path, n_classes: int = 10):
     K = n_classes
     top = K / (K - 1)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    for seg in (np.linspace(0, 0.95, 400), np.linspace(1.05 * 1, top, 400)):
-        seg = seg[(seg != 1)]
-        low = -seg / (K * (1 - seg))
-        high = (K - seg) / (K * (1 - seg))
+    for seg in (np.linspace(0, 0.95, 400), np.linspace(1.05, top, 400)):
+        ends = np.array([r_logit_range(a, K) for a in seg])
+        # For alpha > 1 the two closed-form ends swap places (Theorem 1 B1).
+        low, high = (ends[:, 0], ends[:, 1]) if seg[0] < 1 else (ends[:, 1], ends[:, 0])
         ax.plot(seg, low, color="blue", label="-alpha / (K(1-alpha))" if seg[0] == 0 else None)
         ax.plot(seg, high, color="red", label="(K-alpha) / (K(1-alpha))" if seg[0] == 0 else None)
     ax.axhspan(0, 1, color="green", alpha=0.15, label="[0, 1]")
