@@ -82,8 +82,14 @@ def _run(module, cls, method, *args):
             instance.teardown(*args)
 
 
-def test_fit_runs():
-    assert _run("bench_estimators", "Fit", "time_fit", "mlslr", 10_000, 2) is None
+# One cheap parameter combination per benchmark family that finishes in about a second; the deep-net ones need
+# torch start-up and a model build (tens of seconds on 2 busy cores), which CI's quick asv run covers instead.
+@pytest.mark.parametrize("module,cls,method,args", [
+    ("bench_estimators", "Fit", "time_fit", ("mlslr", 10_000, 2)),
+    ("bench_theory", "ContaminatedFunctional", "time_contaminated_functional", ("mlslr:alpha=0.4",)),
+])
+def test_benchmark_runs(module, cls, method, args):
+    assert _run(module, cls, method, *args) is None
 
 
 @pytest.mark.parametrize("dataset", ["leukemia", "synthetic"])
