@@ -287,3 +287,14 @@ def test_loss_without_phi2_uses_a_flagged_numerical_derivative():
         res = asymptotic_covariance(_NoSecondDerivative(), [0.0, 2.0])
     assert any("no analytic phi''" in str(w.message) for w in caught)
     np.testing.assert_allclose(res.B, asymptotic_covariance("lr", [0.0, 2.0]).B, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["lr", "ch"])
+def test_if_limit_on_a_three_dimensional_design(loss):
+    """Two independent scores (b'x, beta'x) make the population integrals two-dimensional."""
+    design = GaussianDesign.with_intercept([0.5, -1.0], [[1.0, 0.4], [0.4, 2.0]])
+    beta, x_c, eps = np.array([0.3, 1.0, -0.7]), np.array([1.0, 2.0, 1.0]), 1e-5
+    t = contaminated_functional(loss, beta, eps, x_c, -1, design)
+    np.testing.assert_allclose((t.beta_eps - beta) / eps, influence_function(loss, beta, x_c, -1, design),
+                               rtol=2e-3, atol=1e-3)
+    assert t.error["beta_eps"] < 1e-12
