@@ -9,7 +9,7 @@ import numpy as np
 from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
 from ..probability import r_logit_range
 from ..reporting import save_figure, write_provenance, write_table
-from .asymptotics import TABLE1_ALPHAS, TABLE1_BETAS, TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function
+from .asymptotics import TABLE1_ALPHAS, TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function
 
 __all__ = ["write_table1", "plot_rho_transforms", "plot_r_logit_range", "plot_influence", "write_exact_fig4",
            "fig4_methods"]
