@@ -1,0 +1,207 @@
+"""``lsis-robust efficiency | robustness | realdata``: the simulation studies and the real-data study."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _floats(text):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+def _ints(text):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def _betas(text):
+    """'0,4;1,2' -> [(0, 4), (1, 2)]."""
+    out = [tuple(_floats(part)) for part in text.split(";") if part.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError("no beta given; use e.g. '0,4;1,2'")
+    return out
+
+
+def _split_specs(text):
+    """Split 'lr,mlslr:alpha=0.4,by' at commas that start a new spec (not 'a=1,b=2' parameter lists)."""
+    specs, current = [], ""
+    for part in text.split(","):
+        if current and "=" in part and ":" not in part:
+            current += "," + part
+        else:
+            if current:
+                specs.append(current)
+            current = part.strip()
+    if current:
+        specs.append(current)
+    return specs
+
+
+def _common(p, quick_help):
+    p.add_argument("--protocol", default="estimator",
+                   help="'estimator' (true minimisers with data-driven starts, default) or 'paper' (Adam, 150 "
+                        "epochs, 30 starts around the truth)")
+    p.add_argument("--methods", type=_split_specs, default=None,
+                   help="comma-separated loss specs, e.g. 'lr,mlslr:alpha=0.4,lsqlr,by,ch' (any registered loss)")
+    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs for joblib (-1: all cores)")
+    p.add_argument("--backend", default="joblib", help="'joblib' (default) or 'dask'")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
+    p.add_argument("--out", default=None, help="output folder (default results/studies/<study>-<protocol>)")
+    p.add_argument("--cache", default=None,
+                   help="folder for per-task results; an interrupted sweep resumes from it (default <out>/.cache)")
+    p.add_argument("--no-cache", action="store_true", help="do not keep per-task results")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--n-starts", type=int, default=30, help="paper protocol: starts around the truth (default 30)")
+    p.add_argument("--start-scale", type=float, default=1.0,
+                   help="paper protocol: std of the scattered starts around the truth (default 1)")
+    p.add_argument("--device", default=None, help="paper protocol: torch device (default cuda when present)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def register(subparsers):
+    p = subparsers.add_parser("efficiency", help="efficiency study under the correct model (Fig. 2)")
+    _common(p, "2 betas, n in {50, 200}, 10 trials, m = 2000, 3 methods")
+    p.add_argument("--betas", type=_betas, default=None, help="';'-separated betas, default: Table I's nine")
+    p.add_argument("--sizes", type=_ints, default=None, help="sample sizes, default 25,50,100,200,400,800")
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--m", type=int, default=10_000, help="test sample size")
+    p.set_defaults(func=run_efficiency_cmd)
+
+    p = subparsers.add_parser("robustness", help="robustness study under point-mass contamination (Fig. 4)")
+    _common(p, "beta (0, 4), 21 points x_c2, n = m = 2000, 3 methods")
+    p.add_argument("--betas", type=_betas, default=None, help="';'-separated betas, default '0,1;0,2;0,4'")
+    p.add_argument("--eps", type=float, default=0.05)
+    p.add_argument("--xc2", type=_floats, default=None, help="x_c2 values, default -10, -9.9, ..., 10")
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--m", type=int, default=10_000)
+    p.add_argument("--trials", type=int, default=1)
+    p.add_argument("--no-population", action="store_true", help="skip the exact population curves")
+    p.set_defaults(func=run_robustness_cmd)
+
+    p = subparsers.add_parser("realdata", help="coefficients, LOO errors and downweighted observations on real data")
+    p.add_argument("--datasets", default="vaso,foodstamp,leukemia,breast_cancer")
+    p.add_argument("--methods", type=_split_specs, default=None)
+    p.add_argument("--out", default=None, help="output folder (default results/studies/realdata)")
+    p.add_argument("--quick", action="store_true", help="vaso and leukemia with LR, MLSLR a=0.8 and CH")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run_realdata_cmd)
+
+
+def _prepare(args, study):
+    from pathlib import Path
+
+    from ..studies._grid import check_backend
+    from ..studies.common import check_protocol
+
+    check_protocol(args.protocol)
+    client = check_backend(args.backend, args.n_jobs, args.scheduler)
+    if client is not None:
+        client.close()
+    out = Path(args.out or f"results/studies/{study}-{args.protocol}{'-quick' if args.quick else ''}")
+    cache = None if args.no_cache else Path(args.cache) if args.cache else out / ".cache"
+    return out, cache
+
+
+def run_efficiency_cmd(args):
+    from ..studies.common import DEFAULT_METHODS, TABLE1_BETAS
+    from ..studies.efficiency import DEFAULT_SIZES, efficiency_grid, run_efficiency
+    from ..studies.plots import plot_efficiency
+    from ..reporting import write_provenance, write_table
+
+    quick = args.quick
+    kw = dict(betas=args.betas or ([(0.0, 1.0), (0.0, 4.0)] if quick else TABLE1_BETAS),
+              sizes=args.sizes or ([50, 200] if quick else list(DEFAULT_SIZES)),
+              methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
+              n_trials=10 if quick and args.trials == 100 else args.trials,
+              m=2000 if quick and args.m == 10_000 else args.m, protocol=args.protocol, n_starts=args.n_starts,
+              start_scale=args.start_scale, device=args.device)
+    efficiency_grid(**kw)  # validates everything before any work
+    out, cache = _prepare(args, "efficiency")
+    df, wall = run_efficiency(**kw, seed=args.seed, n_jobs=args.n_jobs, backend=args.backend,
+                              scheduler=args.scheduler, cache_dir=cache, progress=not args.no_progress)
+    sep = df.groupby(["beta1", "beta2", "n"])["n_separated"].max().sum()
+    caption = (f"Efficiency study, {args.protocol} protocol: mean and std of SoB ||beta_hat - beta|| and TTR over "
+               f"{kw['n_trials']} trials (test size {kw['m']}). n_separated: trials whose sample is "
+               f"(quasi-)separated ({sep} in all); n_excluded: fits without a finite minimiser, left out of "
+               "mean/std.")
+    write_table(df, out, "efficiency", caption)
+    plot_efficiency(df, out / "efficiency.png", args.protocol)
+    write_provenance(out, "efficiency", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
+                     grid={k: v for k, v in kw.items() if k != "device"}, backend=args.backend, n_jobs=args.n_jobs)
+    print(f"efficiency ({args.protocol}): {len(df)} cells in {wall:.1f} s; {sep} separated samples -> {out}")
+    return 0
+
+
+def run_robustness_cmd(args):
+    import numpy as np
+
+    from ..studies.common import DEFAULT_METHODS
+    from ..studies.plots import plot_robustness
+    from ..studies.robustness import DEFAULT_BETAS, DEFAULT_XC2, population_curves, robustness_grid, \
+        run_robustness
+    from ..reporting import write_provenance, write_table
+
+    quick = args.quick
+    kw = dict(betas=args.betas or ([(0.0, 4.0)] if quick else DEFAULT_BETAS),
+              methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
+              eps=args.eps, xc2=args.xc2 or (list(np.round(np.arange(-10, 10.01, 1.0), 1)) if quick else DEFAULT_XC2),
+              n=2000 if quick and args.n == 10_000 else args.n, m=2000 if quick and args.m == 10_000 else args.m,
+              n_trials=args.trials, protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale,
+              device=args.device)
+    robustness_grid(**kw)
+    out, cache = _prepare(args, "robustness")
+    df, wall = run_robustness(**kw, seed=args.seed, n_jobs=args.n_jobs, backend=args.backend,
+                              scheduler=args.scheduler, cache_dir=cache, progress=not args.no_progress)
+    write_table(df, out, "robustness", f"Robustness study, {args.protocol} protocol: SoB and TTR under point-mass "
+                f"contamination eps={kw['eps']}, n={kw['n']}, m={kw['m']}, {kw['n_trials']} trial(s).")
+    pop = None
+    if not args.no_population:
+        pop_path = out / "population.csv"
+        import pandas as pd
+
+        if pop_path.exists():
+            pop = pd.read_csv(pop_path)
+        else:
+            pop = population_curves(kw["betas"], kw["methods"], kw["eps"], kw["xc2"], n_jobs=max(args.n_jobs, 1),
+                                    progress=not args.no_progress)
+            if pop is not None:
+                write_table(pop, out, "population", "Exact population T(F_eps), SoB and TTR (theory engine).")
+    other = out.parent / out.name.replace(args.protocol, "paper" if args.protocol == "estimator" else "estimator")
+    # The other protocol's run, if it was written beside this one, goes into the comparison figure.
+    plot_robustness(df, pop, out, args.protocol, other_csv=other / "robustness.csv" if other != out else None)
+    write_provenance(out, "robustness", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
+                     grid={k: (v if k != "xc2" else [min(v), max(v), len(v)]) for k, v in kw.items() if k != "device"},
+                     backend=args.backend, n_jobs=args.n_jobs, population_curves=pop is not None)
+    print(f"robustness ({args.protocol}): {len(df)} rows in {wall:.1f} s; population curves: "
+          f"{'yes' if pop is not None else 'not available'} -> {out}")
+    return 0
+
+
+def run_realdata_cmd(args):
+    from pathlib import Path
+
+    from ..studies.common import DEFAULT_METHODS, resolve_methods
+    from ..studies.realdata import run_realdata
+    from ..reporting import write_provenance, write_table
+
+    datasets = ["vaso", "leukemia"] if args.quick else [d.strip() for d in args.datasets.split(",") if d.strip()]
+    methods = args.methods or (["lr", "mlslr:alpha=0.8", "ch"] if args.quick else DEFAULT_METHODS)
+    resolve_methods(methods)
+    out = Path(args.out or f"results/studies/realdata{'-quick' if args.quick else ''}")
+    coef, metrics, low, wall = run_realdata(datasets, methods, progress=not args.no_progress)
+    write_table(coef, out, "realdata_coefficients", "Coefficients with sandwich standard errors per data set and "
+                "method (RobustLogisticRegression).")
+    write_table(metrics, out, "realdata_loo", "Held-out (leave-one-out for n <= 200, else 3 x 10-fold CV) misclassification rate, surrogate risk (each method's "
+                "own loss at the held-out margin) and log-loss.")
+    write_table(low, out, "realdata_weights", "Observations downweighted (weight psi(v)/v < 0.5 by some method) at "
+                "the full-data fit; weight 1 = as in maximum likelihood.")
+    write_provenance(out, "realdata", protocol="estimator", wall_time_s=round(wall, 3), datasets=datasets,
+                     methods=methods)
+    print(json.dumps({"out": str(out), "wall_time_s": round(wall, 1)}))
+    return 0
