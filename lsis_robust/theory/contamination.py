@@ -239,19 +239,23 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
         except (ValueError, IntegrationError):
             return None
 
+    def near(a, b):
+        # Newton from a start this close to a known minimiser returns that minimiser.
+        return np.linalg.norm(a - b) <= 1e-8 * max(1.0, np.linalg.norm(b))
+
     prev = None
     for i in range(n):
         if prev is None:
             starts = [beta] + list(extra_starts)
         else:
-            starts = [prev.beta_eps] + ([] if loss.convex else [beta])
+            starts = [prev.beta_eps] + ([] if loss.convex or near(prev.beta_eps, beta) else [beta])
         results[i] = solve_at(i, starts)
         prev = results[i] or prev
     if loss.convex:
         return results  # a convex risk has one minimum: the forward pass found it
     nxt = None
     for i in range(n - 1, -1, -1):
-        if nxt is not None:
+        if nxt is not None and (results[i] is None or not near(nxt.beta_eps, results[i].beta_eps)):
             cand = solve_at(i, [nxt.beta_eps])
             if cand is not None and (results[i] is None or cand.objective < results[i].objective - 1e-12):
                 results[i] = cand
