@@ -417,7 +417,8 @@ class Bianco_Yohai(_BoundedRhoLoss):
     def eta(self, t, neg_log_t):
         """eta(t) with -log t passed in, so the test t > e^{-c} is exact in the tails."""
         c = self.c
-        val = t * (1 - 1 / c) - t * neg_log_t / c + math.exp(-c) / c
+        # The formula is used only where -log t < c; clipping keeps 0 * inf out of the discarded branch.
+        val = t * (1 - 1 / c) - t * np.minimum(neg_log_t, c) / c + math.exp(-c) / c
         return np.where(neg_log_t < c, val, 0.0)
 
 

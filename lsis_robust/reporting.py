@@ -77,7 +77,7 @@ def write_table(df: pd.DataFrame, out_dir, stem: str, caption: str = "", float_f
     paths = {
         "csv": atomic_write_text(out_dir / f"{stem}.csv", df.to_csv(index=index)),
         "md": atomic_write_text(
-            out_dir / f"{stem}.md", (f"{caption}\n\n" if caption else "") + shown.to_markdown(index=index) + "\n"
+            out_dir / f"{stem}.md", (f"{caption}\n\n" if caption else "") + shown.to_markdown(index=index, disable_numparse=True) + "\n"
         ),
     }
     cols = "l" * (shown.index.nlevels if index else 0) + "r" * shown.shape[1]

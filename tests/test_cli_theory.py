@@ -12,7 +12,7 @@ def test_are_writes_table1_in_three_formats(tmp_path, capsys):
     assert df.loc[df.beta == "(0, 4)", "LSQLR"].item() == pytest.approx(0.650951, abs=1e-6)
     assert df.loc[df.beta == "(1, 1)", "MLSLR a=0.8"].item() == pytest.approx(0.8972, abs=5e-5)
     assert "0.6510" in (tmp_path / "table1_are.tex").read_text()
-    assert "0.651" in (tmp_path / "table1_are.md").read_text()  # tabulate drops the trailing zero
+    assert "0.6510" in (tmp_path / "table1_are.md").read_text()  # printed as in the paper, trailing zero kept
     assert (tmp_path / "table1_are_integration_error.csv").exists()
     assert "LSQLR" in capsys.readouterr().out
 

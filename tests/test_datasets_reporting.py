@@ -30,11 +30,12 @@ def test_loaders_give_the_customary_covariates():
 
 
 def test_write_table_formats_and_atomicity(tmp_path):
-    df = pd.DataFrame({"method": ["LR", "MLSLR(alpha=0.4)"], "SoB": [0.123456, 0.5], "n": [10, 20]})
+    df = pd.DataFrame({"method": ["LR", "MLSLR(alpha=0.4)"], "SoB": [0.123456, 0.651], "n": [10, 20]})
     paths = reporting.write_table(df, tmp_path, "table", caption="Caption with 50% & under_score")
-    assert pd.read_csv(paths["csv"])["SoB"].tolist() == [0.123456, 0.5]
+    assert pd.read_csv(paths["csv"])["SoB"].tolist() == [0.123456, 0.651]
     md = paths["md"].read_text()
     assert "Caption with 50%" in md and "| LR" in md and "0.1235" in md
+    assert "0.6510" in md  # printed precision is kept, trailing zeros included
     tex = paths["tex"].read_text()
     assert r"\caption{Caption with 50\% \& under\_score}" in tex and r"\begin{tabular}" in tex
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
