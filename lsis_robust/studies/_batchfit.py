@@ -105,7 +105,10 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100) -> BatchFit:
     d = lr_problem.n_features
     lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=tol, max_iter=max_iter)
     beta_ml = lr_fit.beta
-    lr_sep = _ray_limit_below(lr_problem, LR(), beta_ml, lr_fit.objective)
+    # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap;
+    # an ML iterate that classifies every weighted row correctly reveals it directly.
+    correct = (lr_problem.margins(beta_ml) > 0) | (w == 0)
+    lr_sep = _ray_limit_below(lr_problem, LR(), beta_ml, lr_fit.objective) | correct.all(axis=1)
     if isinstance(loss, LR):
         return BatchFit(beta_ml, lr_fit.objective, lr_fit.converged & ~lr_sep, lr_sep, lr_sep)
     problem = problem_for(loss, X, y_pm, w)

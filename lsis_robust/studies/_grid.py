@@ -120,9 +120,10 @@ def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", schedule
             from dask.distributed import as_completed
 
             try:
-                futures = {client.submit(_run_one, func, tasks[i], master_seed, pure=False): i for i in todo}
-                for fut in as_completed(futures):
-                    finish(futures[fut], fut.result())
+                with client.as_current():
+                    futures = {client.submit(_run_one, func, tasks[i], master_seed, pure=False): i for i in todo}
+                    for fut in as_completed(futures):
+                        finish(futures[fut], fut.result())
             finally:
                 client.close()
         elif n_jobs == 1 or len(todo) == 1:

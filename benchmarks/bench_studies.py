@@ -1,0 +1,95 @@
+"""asv benchmarks of the simulation studies: quick sweeps (time_*) and accuracy of selected cells (track_*)."""
+from __future__ import annotations
+
+from .common import Benchmark
+
+
+class QuickSweeps(Benchmark):
+    """The ``--quick`` grids of both studies, estimator protocol (run in seconds)."""
+
+    timeout = 300
+
+    def time_efficiency_quick(self):
+        from lsis_robust.studies.efficiency import run_efficiency
+
+        run_efficiency(betas=[(0.0, 1.0), (0.0, 4.0)], sizes=[50, 200], methods=["lr", "mlslr:alpha=0.8", "lsqlr"],
+                       n_trials=10, m=2000, progress=False)
+
+    def time_robustness_quick(self):
+        from lsis_robust.studies.robustness import run_robustness
+
+        run_robustness(betas=[(0.0, 4.0)], methods=["lr", "mlslr:alpha=0.8", "lsqlr"],
+                       xc2=[float(v) for v in range(-10, 11)], n=2000, m=2000, progress=False)
+
+
+class FullEstimatorStudies(Benchmark):
+    """The issue's targets, estimator protocol on 2 cores: robustness (8 methods, 402 problems, n = 10^4, one
+    beta) under 60 s; efficiency (9 betas, 6 sizes, 100 trials, 8 methods) under 120 s."""
+
+    timeout = 1200
+    number = 1
+    repeat = 1
+
+    def time_robustness_full_one_beta(self):
+        from lsis_robust.studies.robustness import run_robustness
+
+        run_robustness(betas=[(0.0, 4.0)], n_jobs=2, progress=False)
+
+    def time_efficiency_full(self):
+        from lsis_robust.studies.efficiency import run_efficiency
+
+        run_efficiency(n_jobs=2, progress=False)
+
+
+class PaperProtocolRate(Benchmark):
+    """Paper protocol (150 Adam steps, fused kernels): seconds per 1e9 element updates on one sweep cell."""
+
+    timeout = 600
+    unit = "s per 1e9 element updates"
+
+    def setup(self):
+        import numpy as np
+
+        from lsis_robust.contamination import sample_nominal
+        from lsis_robust.losses import parse_loss_spec
+        from lsis_robust.studies._adam import adam_fit
+
+        s = sample_nominal(10_000, [0.0, 4.0], rng=0)
+        self.args = (parse_loss_spec("mlslr:alpha=0.8"), s.X[None], s.y_pm[None], np.full((1, s.n), 1e-4),
+                     np.tile([0.0, 4.0], (1, 600, 1)))
+        self.fit = adam_fit
+        adam_fit(*self.args)  # compile outside the measurement
+
+    def track_adam_seconds_per_1e9_updates(self):
+        import time
+
+        t0 = time.perf_counter()
+        self.fit(*self.args)
+        return (time.perf_counter() - t0) / (600 * 10_000 * 150) * 1e9
+
+
+class CellAccuracy(Benchmark):
+    """SoB and TTR of selected cells (lower is better): clean efficiency and anomalous-point robustness."""
+
+    timeout = 300
+
+    def setup(self):
+        from lsis_robust.studies.robustness import run_robustness
+
+        self.rob, _ = run_robustness(betas=[(0.0, 4.0)], methods=["lr", "mlslr:alpha=0.8"], xc2=[-10.0], y_cs=[1],
+                                     progress=False)
+
+    def track_sob_lr_xc_minus10(self):
+        return float(self.rob.set_index("method").sob_mean["lr"])
+
+    track_sob_lr_xc_minus10.unit = "SoB"
+
+    def track_sob_mlslr08_xc_minus10(self):
+        return float(self.rob.set_index("method").sob_mean["mlslr:alpha=0.8"])
+
+    track_sob_mlslr08_xc_minus10.unit = "SoB"
+
+    def track_ttr_mlslr08_xc_minus10(self):
+        return float(self.rob.set_index("method").ttr_mean["mlslr:alpha=0.8"])
+
+    track_ttr_mlslr08_xc_minus10.unit = "TTR"

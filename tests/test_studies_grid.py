@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+
+from lsis_robust.studies._grid import Task, run_grid, seed_sequence
+from lsis_robust.studies.efficiency import efficiency_grid, efficiency_task, run_efficiency
+from lsis_robust.studies.robustness import robustness_grid, run_robustness
+
+SMALL_EFF = dict(betas=[(0, 1), (1, 2)], sizes=[30, 60], methods=["lr", "mlslr:alpha=0.6", "ch"], n_trials=6,
+                 m=500)
+SMALL_ROB = dict(betas=[(0, 4)], methods=["lr", "lsqlr"], xc2=[-10, -2, 3], n=600, m=400)
+
+
+def test_seeds_depend_on_coordinates_only():
+    a = seed_sequence(5, ((0, 1), 25)).generate_state(4)
+    assert np.array_equal(a, seed_sequence(5, ((0, 1), 25)).generate_state(4))
+    assert not np.array_equal(a, seed_sequence(5, ((0, 1), 50)).generate_state(4))
+    assert not np.array_equal(a, seed_sequence(6, ((0, 1), 25)).generate_state(4))
+
+
+def test_joblib_jobs_and_dask_give_identical_results():
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    one, _ = run_efficiency(**SMALL_EFF, n_jobs=1, progress=False)
+    two, _ = run_efficiency(**SMALL_EFF, n_jobs=2, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dk, _ = run_efficiency(**SMALL_EFF, backend="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert one.equals(two) and one.equals(dk)
+    # Order of tasks does not matter either.
+    tasks = efficiency_grid(**SMALL_EFF)
+    fwd = run_grid(efficiency_task, tasks, progress=False)
+    rev = run_grid(efficiency_task, tasks[::-1], progress=False)[::-1]
+    for a, b in zip(fwd, rev):
+        assert np.array_equal(a["beta_hat"], b["beta_hat"])
+
+
+def test_methods_share_the_same_samples():
+    tasks = efficiency_grid(betas=[(0, 2)], sizes=[40], methods=["lr", "mlslr:alpha=0.2"], n_trials=3, m=100)
+    assert tasks[0].seed_key == tasks[1].seed_key
+    res = run_grid(efficiency_task, tasks, progress=False)
+    # MLSLR with small alpha is close to LR on the same sample, far from it on a different one.
+    assert np.abs(res[0]["beta_hat"] - res[1]["beta_hat"]).max() < 0.5
+
+
+_calls = []
+
+
+def _counting_task(params, ss):
+    _calls.append(params["i"])
+    return {"x": np.random.default_rng(ss).random()}
+
+
+def test_cache_resumes_and_results_are_atomic(tmp_path):
+    tasks = [Task((i,), {"i": i}) for i in range(4)]
+    first = run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
+    assert sorted(_calls) == [0, 1, 2, 3]
+    (sorted(tmp_path.glob("*.pkl"))[0]).unlink()  # as if interrupted before that task finished
+    _calls.clear()
+    again = run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
+    assert len(_calls) == 1
+    assert [r["x"] for r in first] == [r["x"] for r in again]
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(methods=["nope"]), "not a valid loss spec"),
+    (dict(protocol="fast"), "protocol"),
+    (dict(sizes=[1]), "at least 2|>= 2"),
+    (dict(sizes=[]), "empty"),
+    (dict(betas=[]), "empty"),
+])
+def test_efficiency_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        efficiency_grid(**{**SMALL_EFF, **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(eps=1.0), r"\[0, 1\)"), (dict(eps=-0.1), r"\[0, 1\)"), (dict(xc2=[]), "empty"),
+    (dict(n=1), ">= 2"), (dict(methods=[]), "no methods"),
+])
+def test_robustness_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        robustness_grid(**{**SMALL_ROB, **kwargs})
+
+
+def test_backend_errors_before_work():
+    with pytest.raises(ValueError, match="cannot reach"):
+        run_efficiency(**SMALL_EFF, backend="dask", scheduler="tcp://127.0.0.1:9", progress=False)
+    with pytest.raises(ValueError, match="backend"):
+        run_efficiency(**SMALL_EFF, backend="spark", progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        run_grid(efficiency_task, [], progress=False)
+
+
+def test_robustness_shared_sample_matches_per_problem_fits_and_theory():
+    """Each problem's estimate equals a fit on its own sample (nominal rows + k copies of the point)."""
+    from lsis_robust.estimators import RobustLogisticRegression
+    from lsis_robust.contamination import sample_nominal
+    from lsis_robust.studies.robustness import robustness_task
+
+    task = robustness_grid(**SMALL_ROB)[0]
+    res = robustness_task(task.params, seed_sequence(0, task.seed_key))
+    rng = np.random.default_rng(seed_sequence(0, task.seed_key).spawn(2)[0])
+    nominal = sample_nominal(600 - 30, [0, 4], rng)
+    for i, (x2, yc) in enumerate([(-10, 1), (-2, 1), (3, 1), (-10, -1), (-2, -1), (3, -1)]):
+        X = np.append(nominal.X[:, 1], [x2] * 30)[:, None]
+        y = np.append(nominal.y, [(yc + 1) // 2] * 30)
+        est = RobustLogisticRegression().fit(X, y)
+        assert np.allclose(res["beta_hat"][i], est.params_, atol=1e-6)
+
+
+def test_paper_findings_in_small_grids():
+    """SoB grows with alpha on clean data; large alpha removes LR's bias at an anomalous point."""
+    # ARE 0.66 for alpha = 0.8 at beta = (0, 4) (Table I): mean SoB about 20% above LR's, paired samples.
+    eff, _ = run_efficiency(betas=[(0, 4)], sizes=[400], methods=["lr", "mlslr:alpha=0.8"], n_trials=60, m=200,
+                            progress=False)
+    sob = eff.set_index("method").sob_mean
+    assert sob["lr"] * 1.08 < sob["mlslr:alpha=0.8"]
+    rob, _ = run_robustness(betas=[(0, 4)], methods=["lr", "mlslr:alpha=0.8"], xc2=[-10.0], y_cs=[1], n=3000,
+                            m=3000, progress=False)
+    r = rob.set_index("method")
+    assert r.sob_mean["lr"] > 3 and r.sob_mean["mlslr:alpha=0.8"] < 0.5
+    assert r.ttr_mean["lr"] > r.ttr_mean["mlslr:alpha=0.8"] + 0.1
