@@ -487,8 +487,11 @@ ENTRY_POINT_GROUP = "lsis_robust.losses"
 def register_loss(name: str, *, overwrite: bool = False):
     """Decorator that registers a loss class or factory under ``name``.
 
-    The decorated object is called with the loss's parameters and must return
-    a :class:`MarginLoss` (or an object with ``phi``, ``dphi`` and ``d2phi``).
+    The decorated object is a :class:`MarginLoss` subclass, a factory called
+    with the loss's parameters, a class with only ``phi``, or a plain
+    function ``phi(m, param=default, ...)``; anything but this module's own
+    classes goes through :func:`lsis_robust.user_loss.loss_factory`, which
+    fills in missing derivatives by autodiff and validates the loss.
 
     >>> @register_loss("savage2")
     ... class Savage2(MarginLoss):
@@ -501,9 +504,17 @@ def register_loss(name: str, *, overwrite: bool = False):
     def decorator(factory):
         if not callable(factory):
             raise TypeError(f"register_loss({name!r}) needs a class or callable, got {type(factory).__name__}")
-        if key in _REGISTRY and not overwrite and _REGISTRY[key] is not factory:
+        existing = _REGISTRY.get(key)
+        if existing is not None and not overwrite and getattr(existing, "__wrapped_loss__", existing) is not factory:
             raise ValueError(f"a loss named {name!r} is already registered; pass overwrite=True to replace it")
-        _REGISTRY[key] = factory
+        stored = factory
+        if not (isinstance(factory, type) and issubclass(factory, MarginLoss) and factory.__module__ == __name__):
+            # User losses (plain phi functions, partial classes) get autodiff derivatives and validation.
+            # Imported here because user_loss imports this module.
+            from .user_loss import loss_factory
+
+            stored = loss_factory(factory, key)
+        _REGISTRY[key] = stored
         if isinstance(factory, type) and issubclass(factory, MarginLoss) and factory.name == "margin":
             factory.name = key
         return factory
@@ -546,6 +557,12 @@ def get_loss(name, **params) -> MarginLoss:
         if params:
             raise ValueError("parameters cannot be given together with a loss instance")
         return name
+    if not isinstance(name, str) and (callable(name) or hasattr(name, "phi")):
+        if params:
+            raise ValueError("parameters cannot be given together with a loss function or object; bind them first")
+        from .user_loss import as_margin_loss
+
+        return as_margin_loss(name)
     if not isinstance(name, str):
         raise TypeError(f"loss must be a registered name (str) or a MarginLoss, got {type(name).__name__}")
     _load_entry_points()

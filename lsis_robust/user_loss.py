@@ -1,0 +1,481 @@
+"""Losses written by users: wrap a margin function phi(m) into a full, validated MarginLoss.
+
+A user loss needs only phi(m), the loss at margin m = y x'beta with labels
+y in {-1, +1}.  It may be given as
+
+* a function ``phi(m, param=default, ...)`` (its first parameter is the
+  margin; the others are the loss's tuning parameters);
+* a class whose instances have a ``phi`` method (optionally ``dphi`` and
+  ``d2phi``), built with the loss's parameters;
+* a :class:`~lsis_robust.losses.MarginLoss` subclass or instance;
+* a factory taking only tuning parameters and returning one of the above.
+
+Missing derivatives come from automatic differentiation in float64 with
+torch, so phi must then be written with torch operations (``torch.exp``,
+``torch.nn.functional.softplus``, ``torch.where``, arithmetic).  When phi,
+phi' and phi'' are all given, numpy code is fine and torch is not needed.
+
+Every loss is checked once, when it is first built with a set of
+parameters (for a loss whose parameters all have defaults, that is at
+registration): phi must be finite and non-negative, phi' and phi'' must
+match central finite differences, phi must be non-increasing in the margin
+and strictly decreasing at 0 (classification calibration).  A failed check
+raises :class:`LossValidationError` naming the check and the margin.
+
+Optional attributes of the user's object (or function): ``bounded``,
+``convex`` (both inferred when absent), ``smooth``, ``kink_margins`` (margins
+where phi'' jumps; finite-difference checks skip them and the quadrature of
+:mod:`lsis_robust.theory` splits there) and ``kclass(logits, target,
+reduction="mean", **params)``, a K-class torch form used by the deep-network
+benchmark.
+
+Losses are registered with ``@register_loss("name")``, imported from a
+``package.module:object`` (or ``path/to/file.py:object``) path with
+:func:`load_object`, or declared by an installed package as an entry point of
+the group ``lsis_robust.losses`` (see ``examples/README.md``).
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .losses import MarginLoss, register_loss
+
+__all__ = ["UserLoss", "LossValidationError", "as_margin_loss", "loss_factory", "validate_loss", "load_object",
+           "register_object", "CHECK_MARGINS"]
+
+# Step 0.1 from -30 to 30, so integers and 0 (where users put kinks) are exact grid points.
+CHECK_MARGINS = np.arange(-300, 301, dtype=np.float64) / 10
+# Estimators meet huge margins on separated or contaminated data; phi must stay finite there too.
+TAIL_MARGINS = np.array([-1e4, -1e3, -300.0, -100.0, 100.0, 300.0, 1e3, 1e4])
+_FD_STEP = 1e-5
+_FD_RTOL = 1e-5
+
+
+class LossValidationError(ValueError):
+    """A user loss failed one of the checks; ``check`` and ``margin`` say which and where."""
+
+    def __init__(self, loss_name, check, margin, detail):
+        self.loss_name, self.check, self.margin = loss_name, check, margin
+        where = f" at margin m = {margin:g}" if margin is not None else ""
+        super().__init__(f"loss {loss_name!r} failed the {check!r} check{where}: {detail}")
+
+
+def _to_numpy(value, shape, what):
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} must return numbers, got {type(value).__name__}: {exc}") from None
+    if arr.shape != shape:
+        try:
+            arr = np.broadcast_to(arr, shape)
+        except ValueError:
+            raise ValueError(f"{what} must act elementwise: for margins of shape {shape} it returned shape "
+                             f"{arr.shape}") from None
+    return arr
+
+
+def _autodiff(fn, m, order, what):
+    """fn and its first ``order`` derivatives at the numpy margins m, by float64 torch autograd.
+
+    fn is elementwise, so the gradient of sum(fn(t)) is fn'(t) element by element.
+    """
+    import torch
+
+    t = torch.tensor(m.ravel(), dtype=torch.float64, requires_grad=True)
+    try:
+        y = fn(t)
+    except Exception as exc:
+        raise TypeError(f"{what} could not be evaluated on a torch float64 tensor ({type(exc).__name__}: {exc}); "
+                        "write it with torch operations (torch.exp, torch.nn.functional.softplus, torch.where, "
+                        "arithmetic) so that missing derivatives can be computed, or give dphi and d2phi") from None
+    if not isinstance(y, torch.Tensor) or not y.requires_grad:
+        raise TypeError(f"{what} returned {type(y).__name__} without a gradient for a torch tensor input; write it "
+                        "with torch operations so that missing derivatives can be computed, or give dphi and d2phi")
+    if y.shape != t.shape:
+        raise ValueError(f"{what} must act elementwise: for {t.numel()} margins it returned shape {tuple(y.shape)}")
+    y = y.to(torch.float64)
+    out = [y]
+    cur = y
+    for k in range(order):
+        if not cur.requires_grad:  # a derivative that no longer depends on m is zero from here on
+            out.append(torch.zeros_like(t))
+            cur = out[-1]
+            continue
+        (g,) = torch.autograd.grad(cur.sum(), t, create_graph=k + 1 < order, allow_unused=True)
+        cur = torch.zeros_like(t) if g is None else g
+        out.append(cur)
+    return tuple(o.detach().numpy().reshape(m.shape) for o in out)
+
+
+def _accepts_numpy(fn):
+    """True when fn evaluates on a numpy array and returns numbers (else it is torch-only)."""
+    try:
+        out = fn(np.array([0.0, 1.0]))
+    except Exception:
+        return False
+    return not hasattr(out, "detach") and np.shape(out) in ((2,), ())
+
+
+class UserLoss(MarginLoss):
+    """A :class:`MarginLoss` from a user's phi, with given or automatic (torch float64) derivatives.
+
+    ``params`` are the tuning parameters already bound into ``phi`` (reported
+    by ``get_params``); ``kclass`` is the optional K-class torch form.
+    """
+
+    def __init__(self, phi, dphi=None, d2phi=None, *, name="user", params=None, bounded=None, convex=None,
+                 smooth=True, kink_margins=None, kclass=None):
+        for label, fn in (("phi", phi), ("dphi", dphi), ("d2phi", d2phi), ("kclass", kclass)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be callable, got {type(fn).__name__}")
+        if phi is None:
+            raise TypeError("a user loss needs phi(m)")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        self.name = name
+        self._phi, self._dphi, self._d2phi = phi, dphi, d2phi
+        self._user_params = dict(params or {})
+        self.smooth = bool(smooth)
+        self.kink_margins = None if kink_margins is None else np.asarray(kink_margins, dtype=np.float64).ravel()
+        self.kclass = kclass
+        self._numpy = {k: fn is not None and _accepts_numpy(fn) for k, fn in (("phi", phi), ("dphi", dphi),
+                                                                              ("d2phi", d2phi))}
+        self.autodiff = dphi is None or d2phi is None
+        # Shape flags default to what the checks measure (validate_loss fills them in).
+        self._bounded, self._convex = bounded, convex
+
+    # MarginLoss reads parameters from __init__'s signature; a user loss reports its bound tuning parameters.
+    def _params(self) -> dict:
+        return dict(self._user_params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._user_params.items())
+        return f"{self.name}({args})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, UserLoss) and self.name == other.name and self._phi == other._phi
+                and self._user_params == other._user_params)
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(sorted(self._user_params.items()))))
+
+    @property
+    def bounded(self):
+        return bool(self._bounded)
+
+    @property
+    def convex(self):
+        return bool(self._convex)
+
+    def _eval(self, key, fn, m):
+        if self._numpy[key]:
+            return _to_numpy(fn(m), m.shape, key)
+        import torch
+
+        with torch.no_grad():
+            return _to_numpy(fn(torch.as_tensor(m, dtype=torch.float64)), m.shape, key)
+
+    def phi(self, m):
+        m = np.asarray(m, dtype=np.float64)
+        return self._eval("phi", self._phi, m)
+
+    def derivatives(self, m):
+        m = np.asarray(m, dtype=np.float64)
+        if not self.autodiff:
+            return self.phi(m), self._eval("dphi", self._dphi, m), self._eval("d2phi", self._d2phi, m)
+        phi, d1, d2 = _autodiff(self._phi, m, 2, f"phi of loss {self.name!r}")
+        if self._dphi is not None:
+            d1 = self._eval("dphi", self._dphi, m)
+        return phi, d1, d2
+
+    def dphi(self, m):
+        m = np.asarray(m, dtype=np.float64)
+        if self._dphi is not None:
+            return self._eval("dphi", self._dphi, m)
+        return _autodiff(self._phi, m, 1, f"phi of loss {self.name!r}")[1]
+
+    def d2phi(self, m):
+        m = np.asarray(m, dtype=np.float64)
+        if self._d2phi is not None:
+            return self._eval("d2phi", self._d2phi, m)
+        return self.derivatives(m)[2]
+
+    def derivative_source(self) -> str:
+        given = [k for k, fn in (("phi'", self._dphi), ("phi''", self._d2phi)) if fn is not None]
+        missing = [k for k in ("phi'", "phi''") if k not in given]
+        if not missing:
+            return "analytic (given)"
+        return f"{', '.join(missing)} by torch float64 autodiff" + (f"; {', '.join(given)} given" if given else "")
+
+
+def _first_bad(mask, margins):
+    idx = np.flatnonzero(mask)
+    return None if idx.size == 0 else (int(idx[0]), float(margins.ravel()[idx[0]]))
+
+
+def validate_loss(loss, name=None):
+    """Run the checks on a loss (any object with phi, dphi, d2phi); raise LossValidationError on failure.
+
+    Checks, in order: 'finite' (phi finite on [-30, 30] and at +-100 ... +-1e4),
+    'nonnegative' (phi >= 0), 'derivative' (phi' and phi'' against central
+    differences of phi and phi', away from declared kink margins),
+    'decreasing' (phi' <= 0: a bounded classification-calibrated loss never
+    rewards a larger margin with a larger loss) and 'calibrated' (phi'(0) < 0).
+    Returns a dict of what was measured (bounded, convex, scale).
+    """
+    name = name or getattr(loss, "name", type(loss).__name__)
+    grid = CHECK_MARGINS
+    everywhere = np.concatenate([grid, TAIL_MARGINS])
+    with np.errstate(all="ignore"):
+        values = np.asarray(loss.phi(everywhere), dtype=np.float64)
+    bad = _first_bad(~np.isfinite(values), everywhere)
+    if bad:
+        raise LossValidationError(name, "finite", bad[1], f"phi(m) = {float(values[bad[0]])!r} is not a finite number")
+    bad = _first_bad(values < -1e-12, everywhere)
+    if bad:
+        raise LossValidationError(name, "nonnegative", bad[1],
+                                  f"phi(m) = {values[bad[0]]:.6g} < 0; a loss must be non-negative")
+    with np.errstate(all="ignore"):
+        _, d1, d2 = (np.asarray(v, dtype=np.float64) for v in loss.derivatives(grid))
+    for label, arr in (("phi'", d1), ("phi''", d2)):
+        bad = _first_bad(~np.isfinite(arr), grid)
+        if bad:
+            raise LossValidationError(name, "finite", bad[1], f"{label}(m) = {float(arr[bad[0]])!r} is not a finite number")
+    h = _FD_STEP
+    fd1 = (loss.phi(grid + h) - loss.phi(grid - h)) / (2 * h)
+    fd2 = (np.asarray(loss.dphi(grid + h)) - np.asarray(loss.dphi(grid - h))) / (2 * h)
+    scale = max(1.0, float(np.max(np.abs(values[: grid.size]))), float(np.max(np.abs(d1))))
+    kinks = getattr(loss, "kink_margins", None)
+    kinks = np.asarray(kinks() if callable(kinks) else (kinks if kinks is not None else []), dtype=np.float64)
+    near_kink = np.zeros(grid.shape, dtype=bool)
+    for k in kinks.ravel():
+        near_kink |= np.abs(grid - k) <= 2 * h
+    source = loss.derivative_source() if isinstance(loss, UserLoss) else "given"
+    for label, exact, approx in (("phi'", d1, fd1), ("phi''", d2, fd2)):
+        err = np.abs(exact - approx)
+        bad = _first_bad((err > _FD_RTOL * (scale + np.abs(approx))) & ~near_kink, grid)
+        if bad:
+            i = bad[0]
+            raise LossValidationError(
+                name, "derivative", bad[1],
+                f"{label}(m) = {exact[i]:.10g} ({source}) but the central difference with step {h:g} gives "
+                f"{approx[i]:.10g}; phi is not differentiable there or the given derivative is wrong (declare "
+                "kink_margins for margins where phi'' jumps on purpose)")
+    bad = _first_bad(d1 > 1e-10 * scale, grid)
+    if bad:
+        raise LossValidationError(name, "decreasing", bad[1],
+                                  f"phi'(m) = {d1[bad[0]]:.6g} > 0: phi increases with the margin, and a bounded "
+                                  "classification-calibrated loss must be non-increasing in it")
+    d1_at_0 = float(d1[grid.size // 2])
+    if not d1_at_0 < -1e-8 * scale:
+        raise LossValidationError(name, "calibrated", 0.0,
+                                  f"phi'(0) = {d1_at_0:.6g}; classification calibration needs phi'(0) < 0")
+    far = values[grid.size:]  # phi at TAIL_MARGINS: -1e4, -1e3, ...
+    return {"bounded": bool(far[0] - far[1] <= 1e-6 * (1.0 + abs(far[1]))),
+            "convex": bool(np.all(d2[~near_kink] >= -1e-10 * scale)), "scale": scale}
+
+
+def _margin_parameters(fn):
+    """The tuning parameters of a phi(m, ...) function, or None if fn is not one (its first parameter has a default)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD) \
+            or params[0].default is not params[0].empty:
+        return None
+    return params[1:]
+
+
+def _from_object(obj, name, params):
+    """A validated MarginLoss from whatever a user factory produced."""
+    if isinstance(obj, MarginLoss) and not isinstance(obj, UserLoss):
+        has_derivs = (type(obj).derivatives is not MarginLoss.derivatives
+                      or (type(obj).dphi is not MarginLoss.dphi and type(obj).d2phi is not MarginLoss.d2phi))
+        if has_derivs:
+            validate_loss(obj, name)
+            return obj
+    if isinstance(obj, UserLoss):
+        loss = obj
+    elif callable(getattr(obj, "phi", None)):
+        own = {k: getattr(obj, k) for k in ("dphi", "d2phi") if callable(getattr(obj, k, None))}
+        if isinstance(obj, MarginLoss):  # MarginLoss.dphi/d2phi raise until defined, so they do not count
+            own = {k: v for k, v in own.items() if getattr(type(obj), k) is not getattr(MarginLoss, k)}
+        if hasattr(obj, "get_params"):
+            params = dict(obj.get_params())
+        loss = UserLoss(obj.phi, own.get("dphi"), own.get("d2phi"), name=name, params=params,
+                        bounded=getattr(obj, "bounded", None) if "bounded" in _declared(obj) else None,
+                        convex=getattr(obj, "convex", None) if "convex" in _declared(obj) else None,
+                        smooth=getattr(obj, "smooth", True), kink_margins=getattr(obj, "kink_margins", None),
+                        kclass=_bind(getattr(obj, "kclass", None), {}))
+    else:
+        raise TypeError(f"loss {name!r}: the factory returned {type(obj).__name__}, which has no phi(m) method")
+    measured = validate_loss(loss, name)
+    if loss._bounded is None:
+        loss._bounded = measured["bounded"]
+    if loss._convex is None:
+        loss._convex = measured["convex"]
+    return loss
+
+
+def _declared(obj):
+    """Shape flags the user set on the object or its class (MarginLoss's defaults do not count)."""
+    names = set(vars(obj)) if hasattr(obj, "__dict__") else set()
+    for klass in type(obj).__mro__:
+        if klass in (MarginLoss, object):
+            break
+        names |= set(vars(klass))
+    return names
+
+
+def _bind(fn, params):
+    return None if fn is None else (functools.partial(fn, **params) if params else fn)
+
+
+def loss_factory(obj, name):
+    """A factory ``f(**params) -> MarginLoss`` for a user loss in any supported form (see the module doc).
+
+    Losses are validated once per parameter set; the factory's signature
+    lists the tuning parameters so that :func:`~lsis_robust.losses.get_loss`
+    can reject unknown ones.
+    """
+    if not callable(obj) and not callable(getattr(obj, "phi", None)):
+        raise TypeError(f"loss {name!r} must be a function phi(m, ...), a class or an object with phi(m), "
+                        f"got {type(obj).__name__}")
+    cache = {}
+    margin_params = None if isinstance(obj, type) or not callable(obj) else _margin_parameters(obj)
+    if not callable(obj) or isinstance(obj, MarginLoss):
+        def build():
+            return obj
+        signature = inspect.Signature([])
+    elif margin_params is not None:
+        def build(**params):
+            bound = _bind(obj, params)
+            flags = {k: getattr(obj, k) for k in ("bounded", "convex", "smooth") if hasattr(obj, k)}
+            return UserLoss(bound, _bind(getattr(obj, "dphi", None), params),
+                            _bind(getattr(obj, "d2phi", None), params), name=name, params=params,
+                            kink_margins=getattr(obj, "kink_margins", None),
+                            kclass=_bind(getattr(obj, "kclass", None), params), **flags)
+        signature = inspect.Signature(margin_params)
+    else:
+        def build(**params):
+            return obj(**params)
+        try:
+            signature = inspect.signature(obj)
+        except (TypeError, ValueError):
+            signature = inspect.Signature([inspect.Parameter("params", inspect.Parameter.VAR_KEYWORD)])
+
+    def factory(**params):
+        try:
+            bound = signature.bind(**params)
+        except TypeError as exc:
+            raise ValueError(f"loss {name!r}: {exc}; it takes: {', '.join(signature.parameters) or 'no parameters'}") \
+                from None
+        bound.apply_defaults()
+        params = {}
+        for k, v in bound.arguments.items():
+            params.update(v if signature.parameters[k].kind is inspect.Parameter.VAR_KEYWORD else {k: v})
+        key = tuple(sorted((k, repr(v)) for k, v in params.items()))
+        if key not in cache:
+            cache[key] = _from_object(build(**params), name, params)
+        return cache[key]
+
+    factory.__signature__ = signature
+    factory.__wrapped_loss__ = obj
+    factory.__name__ = f"{name}_factory"
+    factory.__doc__ = getattr(obj, "__doc__", None)
+    if all(p.default is not p.empty or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+           for p in signature.parameters.values()):
+        factory()  # the check at registration, with the default parameters
+    return factory
+
+
+def as_margin_loss(obj, name=None) -> MarginLoss:
+    """A validated MarginLoss from a loss instance, an object with phi, or a phi(m) function."""
+    name = name or getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return loss_factory(obj, str(name))()
+
+
+def _import_module(module_part, path):
+    if module_part.endswith(".py"):
+        file = Path(module_part)
+        if not file.is_file():
+            raise ValueError(f"cannot import {path!r}: the file {module_part!r} does not exist")
+        mod_name = f"lsis_robust_user_{file.stem}"
+        spec = importlib.util.spec_from_file_location(mod_name, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[mod_name]
+            raise
+        return module
+    try:
+        return importlib.import_module(module_part)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module_part
+        if module_part == missing or module_part.startswith(missing + "."):
+            raise ValueError(f"cannot import {path!r}: module {missing!r} was not found (looked on sys.path and in "
+                             f"the current directory)") from None
+        raise ValueError(f"cannot import {path!r}: module {module_part!r} was found but it imports {missing!r}, "
+                         "which is not installed") from None
+
+
+def load_object(path: str):
+    """Import ``package.module:object`` (or ``path/to/file.py:object``; ``object`` may be dotted).
+
+    Errors say which part failed: the syntax, the module, or the attribute.
+    """
+    if not isinstance(path, str) or path.count(":") != 1:
+        raise ValueError(f"an import path looks like 'package.module:object' or 'file.py:object', got {path!r}")
+    module_part, attr_part = (s.strip() for s in path.split(":"))
+    if not module_part or not attr_part or not all(p.isidentifier() for p in attr_part.split(".")):
+        raise ValueError(f"an import path looks like 'package.module:object' or 'file.py:object', got {path!r}")
+    # A console script does not put the current directory on sys.path; `python -m` does.  Make both behave alike.
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    module = _import_module(module_part, path)
+    obj = module
+    for i, part in enumerate(attr_part.split(".")):
+        if not hasattr(obj, part):
+            so_far = ".".join([module_part] + attr_part.split(".")[:i])
+            raise ValueError(f"cannot import {path!r}: module {module_part!r} was imported but {so_far!r} has no "
+                             f"attribute {part!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def register_object(path: str) -> str:
+    """Import a loss by ``package.module:object`` path and register it; return its registry name.
+
+    The name is the object's ``name`` attribute, else its ``__name__``; an
+    object already registered under that name (by the module's own
+    ``@register_loss``) is not registered twice.
+    """
+    from .losses import _REGISTRY
+
+    obj = load_object(path)
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not name.isidentifier() or name == MarginLoss.name:
+        name = getattr(obj, "__name__", None) or type(obj).__name__
+    key = name.lower()
+    existing = _REGISTRY.get(key)
+    if existing is not None and getattr(existing, "__wrapped_loss__", existing) is obj:
+        return key
+    if existing is not None:
+        raise ValueError(f"{path!r} would be registered as {key!r}, but another loss already has that name; "
+                         "give the object a different `name` attribute")
+    register_loss(key)(obj)
+    return key
+
