@@ -11,9 +11,6 @@ import os
 from .common import Benchmark, skip
 
 STEP_METHODS = ["lr", "lslr-0.4", "mlslr-0.4", "mlslr-10/9", "lsqlr"]
-# lsis_robust.nn.methods.PAPER_METHODS, spelled out so that discovering the suite does not import torch.
-PAPER_METHODS = (["lr"] + [f"{k}-{a}" for a in ("0.2", "0.4", "0.6", "0.8", "9.2/9", "9.4/9", "9.6/9", "9.8/9", "10/9")
-                           for k in ("lslr", "mlslr")] + ["lsqlr"])
 
 
 def _trainer(method: str, dataset: str = "digits", epochs: int = 8):
@@ -95,7 +92,9 @@ class Cifar10Epoch(Benchmark):
 class DigitsTTR(Benchmark):
     """Minimum test zero-one error over 8 epochs of the small CNN on digits (seed 0), per paper method."""
 
-    params = [PAPER_METHODS]
+    # One method per family and side of alpha = 1 keeps the quick run of the suite within its budget (all 20
+    # methods took 5.5 minutes); the full comparison is `lsis-robust nn`.
+    params = [["lr", "lslr-0.4", "mlslr-0.4", "lslr-9.4/9", "mlslr-9.4/9", "lsqlr"]]
     param_names = ["method"]
     unit = "test error rate"
     timeout = 300
