@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 
 # Order is the order of ``lsis-robust --help``.
-COMMAND_MODULES: list[str] = ["reproduce", "nn", "theory", "studies"]
+COMMAND_MODULES: list[str] = ["reproduce", "nn", "theory", "studies", "compare"]
 
 
 def build_parser() -> argparse.ArgumentParser:
