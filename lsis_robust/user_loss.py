@@ -459,7 +459,7 @@ def load_object(path: str):
 def register_object(path: str) -> str:
     """Import a loss by ``package.module:object`` path and register it; return its registry name.
 
-    The name is the object's ``name`` attribute, else its ``__name__``; an
+    The name is the object's ``name`` attribute, else the object's name in the path; an
     object already registered under that name (by the module's own
     ``@register_loss``) is not registered twice.
     """
@@ -468,7 +468,7 @@ def register_object(path: str) -> str:
     obj = load_object(path)
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name.isidentifier() or name == MarginLoss.name:
-        name = getattr(obj, "__name__", None) or type(obj).__name__
+        name = path.rsplit(":", 1)[1].rsplit(".", 1)[-1].strip()
     key = name.lower()
     existing = _REGISTRY.get(key)
     if existing is not None and getattr(existing, "__wrapped_loss__", existing) is obj:
