@@ -165,6 +165,11 @@ def _kernels(loss, compiled):
             fns, compiled = _numpy_fns(loss), False
         step, objective = _make_step(fns[1]), _make_objective(fns[0])
         if compiled:
+            # Every loss and data shape compiles the same code objects again; dynamo's default limit of
+            # 8 entries per code object would silently drop a full study back to eager kernels.
+            for name in ("cache_size_limit", "recompile_limit"):
+                if hasattr(torch._dynamo.config, name):
+                    setattr(torch._dynamo.config, name, max(getattr(torch._dynamo.config, name), 512))
             step = torch.compile(step, dynamic=False)
             objective = torch.compile(objective, dynamic=False)
         _COMPILED[key] = (step, objective, compiled)
