@@ -25,12 +25,13 @@ class LinearMarginLoss:
         self.shared = self.X.ndim == 2
 
     def take(self, idx):
-        """The sub-problems ``idx``; a shared design is the same problem for every start."""
-        if self.shared:
+        """The sub-problems ``idx``; with a shared design and shared labels every start is the same problem."""
+        if self.shared and self.y.ndim == 1:
             return self
         sub = object.__new__(LinearMarginLoss)
-        sub.loss, sub.shared = self.loss, False
-        sub.X, sub.y, sub.w = self.X[idx], self.y[idx], self.w[idx]
+        sub.loss, sub.shared = self.loss, self.shared
+        sub.X = self.X if self.shared else self.X[idx]
+        sub.y, sub.w = self.y[idx], self.w[idx]
         return sub
 
     @property
@@ -94,3 +95,30 @@ class LinearMarginLoss:
         A = self._weighted_gram(self.w * (p * loss.dphi(s) ** 2 + (1 - p) * loss.dphi(-s) ** 2))
         Binv = np.linalg.pinv(B)
         return Binv @ A @ Binv / np.asarray(n_eff)[..., None, None]
+
+
+class SharedDesignLoss(LinearMarginLoss):
+    """One design X (n, d) shared by B problems whose labels and weights (B, n) differ.
+
+    The robustness grid puts the nominal rows and every contamination point
+    in one design; problem b gives weight only to its own point, so the
+    nominal rows are stored once for all problems.  Gram matrices come from
+    one product with the stored outer products x x' (n x d^2 values).
+    """
+
+    def __init__(self, loss, X, y, w):
+        super().__init__(loss, X, y, w)
+        if self.X.ndim != 2 or self.y.ndim != 2 or self.w.shape != self.y.shape or self.y.shape[1] != self.X.shape[0]:
+            raise ValueError("SharedDesignLoss needs X (n, d) with labels and weights of shape (B, n)")
+        d = self.X.shape[1]
+        self._xx = (self.X[:, :, None] * self.X[:, None, :]).reshape(-1, d * d)
+
+    def take(self, idx):
+        sub = object.__new__(SharedDesignLoss)
+        sub.loss, sub.shared, sub.X, sub._xx = self.loss, True, self.X, self._xx
+        sub.y, sub.w = self.y[idx], self.w[idx]
+        return sub
+
+    def _weighted_gram(self, coef):
+        d = self.X.shape[1]
+        return (coef @ self._xx).reshape(-1, d, d)

@@ -13,12 +13,10 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
 from ._linear_loss import LinearMarginLoss
-from ._solver import newton_minimize
+from ._multistart import fit_batch
 from .losses import LR, MarginLoss, get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights"]
-
-_RAY = 1e4  # margin used for phi's limits along a ray: phi(+-1e4) is its limit to double precision
 
 
 def mcd_weights(X, random_state=None, quantile=0.975):
@@ -175,101 +173,35 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit_design(self, Z, y_pm, sw):
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
-        lr_problem = LinearMarginLoss(LR(), Z, y_pm, sw)
-        d = Z.shape[1]
-        lr_fit = newton_minimize(lr_problem, np.zeros((1, d)), tol=tol, max_iter=max_iter)
-        beta_ml = lr_fit.beta[0]
-        if isinstance(loss, LR):
-            result, starts_info = lr_fit, ["ml"]
-        else:
-            problem = LinearMarginLoss(loss, Z, y_pm, sw)
-            starts, starts_info = self._starts(loss, Z, y_pm, sw, beta_ml, lr_problem, tol, max_iter)
-            result = newton_minimize(problem, starts, tol=tol, max_iter=max_iter)
-        best = self._pick(result)
-        beta = result.beta[best]
-        # iterations along the whole path to the estimate: the ML start's, then the chosen start's
-        self.n_iter_ = int(lr_fit.n_iter[0] + (0 if isinstance(loss, LR) else result.n_iter[best]))
-        self.objective_ = float(result.objective[best])
-        self.converged_ = bool(result.converged[best])
-        self.start_ = starts_info[best]
-        problem = LinearMarginLoss(loss, Z, y_pm, sw)
-        if not self.converged_:
+        fit = fit_batch(loss, Z, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
+                        rng=check_random_state(self.random_state))
+        beta = fit.beta[0]
+        self.n_iter_ = int(fit.n_iter[0])
+        self.objective_ = float(fit.objective[0])
+        self.converged_ = bool(fit.converged[0])
+        self.start_ = fit.start[0]
+        if not fit.newton_converged[0]:
             warnings.warn(
                 f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
-                f"(largest gradient entry {result.grad_max[best]:.3g}); the estimate may not be the minimiser",
+                f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
                 ConvergenceWarning, stacklevel=3)
-        self._check_infinite_minimum(problem, beta, lr_problem, beta_ml, float(lr_fit.objective[0]))
+        if fit.separated[0]:
+            if fit.lr_separated[0]:
+                reason = "the data are (quasi-)separated, and this loss decreases in the margin"
+            else:
+                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (below "
+                          f"{self.objective_:.6g}) as the coefficients grow along the estimate's direction "
+                          "(separation for this loss)")
+            warnings.warn(f"{loss!r}: {reason}; no finite minimiser exists, and the coefficients returned are "
+                          "finite but arbitrary in size", ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
+        problem = LinearMarginLoss(loss, Z, y_pm, sw)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
-            cov = problem.sandwich(beta[None], n_eff)[0]
+            self.covariance_ = problem.sandwich(beta[None], n_eff)[0]
         else:
-            cov = problem.model_based(beta[None], n_eff, loss.link)[0]
-        self.covariance_ = cov
+            self.covariance_ = problem.model_based(beta[None], n_eff, loss.link)[0]
         return self
-
-    def _pick(self, result) -> int:
-        order = np.lexsort((result.objective, ~result.converged))
-        return int(order[0])
-
-    def _check_infinite_minimum(self, problem, beta, lr_problem, beta_ml, lr_objective):
-        """Flag a minimiser at infinity: separated data, or a bounded loss that prefers diverging.
-
-        Along a ray t * beta, t -> inf, every margin goes to +inf, -inf or
-        stays 0, so the objective tends to a value computed exactly from
-        phi's limits.  For LR that limit lies below the objective exactly when
-        the data are (quasi-)separated; then every loss that decreases in the
-        margin (LR, MLSLR, LSQLR, BY, CH, unlike LSLR) has its infimum at
-        infinity too.  For the loss itself, a limit below the objective
-        reached means no finite minimiser in the estimate's direction.
-        """
-        separated = _ray_limit(lr_problem, beta_ml) < lr_objective * (1 - 1e-9)
-        decreasing = bool(np.all(self.loss_.dphi(np.geomspace(1e-3, 30.0, 60)) < 0))
-        limit = _ray_limit(problem, beta)
-        if separated and decreasing:
-            reason = "the data are (quasi-)separated, and this loss decreases in the margin"
-        elif limit < self.objective_ - 1e-9 * abs(self.objective_):
-            reason = (f"the objective decreases towards {limit:.6g} (below {self.objective_:.6g}) as the "
-                      "coefficients grow along the estimate's direction (separation for this loss)")
-        else:
-            return
-        self.converged_ = False
-        warnings.warn(f"{self.loss_!r}: {reason}; no finite minimiser exists, and the coefficients returned are "
-                      "finite but arbitrary in size", ConvergenceWarning, stacklevel=4)
-
-    def _starts(self, loss, Z, y_pm, sw, beta_ml, lr_problem, tol, max_iter):
-        if loss.convex:
-            # One start suffices; zero keeps Newton in the row space of the design, which gives the
-            # minimum-norm minimiser when the design is rank deficient.
-            return np.zeros((1, Z.shape[1])), ["zero"]
-        starts, info = [beta_ml], ["ml"]
-        # Trimmed ML: refit LR without the 10% (by weight) worst-fitted rows, a start that outliers have not pulled.
-        m = lr_problem.margins(beta_ml[None])[0]
-        order = np.argsort(m, kind="stable")
-        cut = m[order][np.searchsorted(np.cumsum(sw[order]), 0.1 * sw.sum())]
-        keep = sw * (m > cut)
-        if keep.sum() > 0 and np.count_nonzero(keep) > Z.shape[1]:
-            trimmed = newton_minimize(LinearMarginLoss(LR(), Z, y_pm, keep), beta_ml[None], tol=tol, max_iter=max_iter)
-            starts.append(trimmed.beta[0])
-            info.append("trimmed-ml")
-        path = _continuation_path(loss)
-        if path:
-            # Intermediate solutions only guide the start, so a loose tolerance suffices.
-            beta = beta_ml[None]
-            for step_loss in path:
-                beta = newton_minimize(LinearMarginLoss(step_loss, Z, y_pm, sw), beta, tol=max(tol, 1e-4),
-                                       max_iter=max_iter).beta
-            starts.append(beta[0])
-            info.append("continuation")
-        n_random = self.n_starts or 0
-        if n_random:
-            rng = check_random_state(self.random_state)
-            cov = lr_problem.model_based(beta_ml[None], sw.sum(), LR().link)[0]
-            scale = np.sqrt(np.clip(np.diag(cov), 1e-12, None)) * 3
-            for k in range(n_random):
-                starts.append(beta_ml + scale * rng.standard_normal(beta_ml.size))
-                info.append(f"random-{k}")
-        return np.array(starts), info
 
     def _set_coef(self, beta):
         if self.fit_intercept:
@@ -354,23 +286,3 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         body = table.to_string(float_format=lambda v: f"{v:.4f}")
         width = max(width, max(len(line) for line in body.splitlines()))
         return "\n".join(["=" * width, *head, "-" * width, body, "=" * width])
-
-
-def _ray_limit(problem, beta) -> float:
-    """lim_{t -> inf} of the objective at t * beta, from phi at margins +-inf (or 0)."""
-    m = problem.margins(beta[None])[0]
-    scale = np.abs(m).max()
-    if scale == 0:
-        return float(np.sum(problem.w * problem.loss.phi(m)))
-    limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * _RAY)
-    return float(np.sum(problem.w * problem.loss.phi(limit_margin)))
-
-
-def _continuation_path(loss):
-    """Smoothing levels between LR and ``loss`` to follow from the ML fit, or [] without such a parameter."""
-    params = loss.get_params() if hasattr(loss, "get_params") else {}
-    if loss.convex:
-        return []
-    if "alpha" in params and 0 < params["alpha"] < 1:
-        return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
-    return []

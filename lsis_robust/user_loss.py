@@ -40,7 +40,6 @@ import functools
 import importlib
 import importlib.util
 import inspect
-import math
 import sys
 from pathlib import Path
 

@@ -28,7 +28,6 @@ def _estimator(n_jobs):
 
 
 def _paper(device, full, n_jobs):
-    from lsis_robust.losses import parse_loss_spec
     from lsis_robust.studies.efficiency import run_efficiency
     from lsis_robust.studies.robustness import run_robustness, robustness_task, robustness_grid
     from lsis_robust.studies._grid import seed_sequence

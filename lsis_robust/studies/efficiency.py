@@ -57,14 +57,13 @@ def efficiency_task(params, ss):
     data_ss, start_ss = ss.spawn(2)
     X, y, Xt, yt = _trial_data(beta, params["n"], params["m"], params["n_trials"], data_ss)
     T = X.shape[0]
-    if params["protocol"] == "estimator":
-        from ._batchfit import fit_batch
+    from .._multistart import fit_batch
 
+    if params["protocol"] == "estimator":
         fit = fit_batch(loss, X, y, np.ones(y.shape))
         est, ok, sep = fit.beta, fit.converged, fit.lr_separated
     else:
         from ._adam import adam_fit
-        from ._batchfit import _ray_limit_below, problem_for
         from ..losses import LR
 
         n_starts = 1 if loss.name == "lr" else params["n_starts"]
@@ -72,12 +71,7 @@ def efficiency_task(params, ss):
         b, f = adam_fit(loss, X, y, np.full(y.shape, 1.0 / y.shape[1]), starts, device=params.get("device"))
         est = b[np.arange(T), np.argmin(f, axis=1)]
         ok = np.ones(T, dtype=bool)
-        lr_problem = problem_for(LR(), X, y, np.ones(y.shape))
-        # Separation: the LR objective at the ray limit of a direction that separates is zero.
-        from .._solver import newton_minimize
-
-        lr = newton_minimize(lr_problem, np.zeros((T, beta.size)))
-        sep = _ray_limit_below(lr_problem, LR(), lr.beta, lr.objective)
+        sep = fit_batch(LR(), X, y, np.ones(y.shape)).lr_separated
     sob = np.linalg.norm(est - beta, axis=1)
     pred = predict_pm(loss, np.einsum("tmd,td->tm", Xt, est))
     ttr = np.mean(pred != yt, axis=1)

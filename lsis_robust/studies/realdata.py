@@ -57,7 +57,7 @@ def realdata_method(name, spec, X, y):
 
     from ..estimators import RobustLogisticRegression
     from ..losses import LR
-    from ._batchfit import fit_batch
+    from .._multistart import fit_batch
 
     loss = resolve_methods([spec])[spec]
     with warnings.catch_warnings(record=True) as caught:

@@ -7,7 +7,7 @@ nominal rows are drawn once per (beta, trial) and shared by every
 contamination point, label and method, so the 2 x 201 problems of one
 method are fitted together on one design holding the nominal rows and all
 contamination points, each problem giving weight k to its own point and 0
-to the others (:class:`~lsis_robust.studies._batchfit.SharedDesignLoss`).
+to the others (:class:`~lsis_robust._linear_loss.SharedDesignLoss`).
 The test misclassification rate is exact in the same way:
 ((m - k_m) * nominal test error + k_m * [point misclassified]) / m.
 
@@ -56,7 +56,7 @@ def robustness_task(params, ss):
     pidx = np.array([j for j, _ in probs])
     yc = np.array([y for _, y in probs], dtype=np.float64)
     if params["protocol"] == "estimator":
-        from ._batchfit import fit_batch
+        from .._multistart import fit_batch
 
         n0 = nominal.n
         X = np.vstack([nominal.X, points])

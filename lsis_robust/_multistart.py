@@ -1,0 +1,167 @@
+"""The estimator's start strategy and choice of minimiser, batched over problems.
+
+One implementation serves ``RobustLogisticRegression.fit`` (one problem) and
+the simulation studies (thousands of problems at once):
+
+1. the ML fit from zero, which also reveals separation;
+2. convex losses other than LR: one start at zero (Newton then stays in the
+   row space of the design, the minimum-norm solution when it is rank
+   deficient);
+3. non-convex losses: the ML fit, a trimmed ML fit (LR refitted without the
+   10% by weight worst-fitted rows, a start that outliers have not pulled), a
+   continuation path from LR over the smoothing level, and optional random
+   starts around the ML fit;
+4. the estimate: among converged starts the lowest objective (then the
+   earliest start); a minimiser at infinity (separation, or a bounded loss
+   whose objective keeps falling along the estimate's ray) is flagged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._linear_loss import LinearMarginLoss, SharedDesignLoss
+from ._solver import newton_minimize
+from .losses import LR
+
+__all__ = ["BatchFit", "fit_batch", "problem_for", "ray_limit", "continuation_path"]
+
+RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
+
+
+def problem_for(loss, X, y_pm, w):
+    """The batched problem for labels/weights (B, n): one stored design when X is (n, d), else (B, n, d).
+
+    With a shared design and small d, the Gram matrices come from one
+    product with the stored outer products x x' (n x d^2 values), which is
+    what makes thousands of problems on one sample cheap.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 2 and np.ndim(y_pm) == 2 and np.shape(y_pm)[0] > 1 and X.shape[1] ** 2 <= 16:
+        return SharedDesignLoss(loss, X, y_pm, w)
+    return LinearMarginLoss(loss, X, y_pm, w)
+
+
+def ray_limit(problem, beta):
+    """lim_{t -> inf} of each problem's objective at t * beta, from phi at margins +-inf (or 0)."""
+    m = problem.margins(beta)
+    scale = np.abs(m).max(axis=-1, keepdims=True)
+    limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * RAY_MARGIN)
+    return np.sum(problem.w * problem.loss.phi(limit_margin), axis=-1)
+
+
+def continuation_path(loss):
+    """Smoothing levels between LR and ``loss`` to follow from the ML fit, or [] without such a parameter."""
+    params = loss.get_params() if hasattr(loss, "get_params") else {}
+    if loss.convex or "alpha" not in params or not 0 < params["alpha"] < 1:
+        return []
+    return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
+
+
+def _trimmed_weights(lr_problem, beta_ml, w):
+    """Per problem: drop the 10% (by weight) worst-fitted rows; ``ok`` where enough rows remain."""
+    m = lr_problem.margins(beta_ml)
+    order = np.argsort(m, axis=1, kind="stable")
+    ms = np.take_along_axis(m, order, axis=1)
+    cw = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
+    pos = np.minimum(np.sum(cw < 0.1 * w.sum(axis=1, keepdims=True), axis=1), m.shape[1] - 1)
+    cut = ms[np.arange(m.shape[0]), pos]
+    keep = w * (m > cut[:, None])
+    ok = (keep.sum(axis=1) > 0) & (np.count_nonzero(keep, axis=1) > lr_problem.n_features)
+    return keep, ok
+
+
+@dataclass
+class BatchFit:
+    beta: np.ndarray  # (B, d)
+    objective: np.ndarray  # (B,)
+    converged: np.ndarray  # (B,) Newton converged and a finite minimiser exists
+    newton_converged: np.ndarray  # (B,) Newton's own convergence at the chosen start
+    grad_max: np.ndarray  # (B,)
+    n_iter: np.ndarray  # (B,) iterations of the ML fit plus those of the chosen start
+    start: list  # (B,) name of the chosen start
+    separated: np.ndarray  # (B,) no finite minimiser: separation, or the objective falls along the ray
+    lr_separated: np.ndarray  # (B,) the sample is (quasi-)separated for LR
+    ray_objective_limit: np.ndarray  # (B,) the objective's limit along the estimate's ray
+
+
+def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
+    """Minimise ``loss`` on B problems at once with the estimator's starts.
+
+    X is (n, d) shared by all problems or (B, n, d); labels in {-1, +1} and
+    raw non-negative weights (frequencies, counts, 0/1 masks) are (B, n).
+    ``n_random`` random starts (ML fit plus three model-based standard errors
+    times standard normal draws from ``rng``) are added for non-convex losses.
+    """
+    y_pm = np.asarray(y_pm, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if y_pm.ndim != 2 or w.shape != y_pm.shape:
+        raise ValueError(f"labels and weights must both have shape (B, n); got {y_pm.shape} and {w.shape}")
+    if np.any(w < 0) or not np.all(w.sum(axis=1) > 0):
+        raise ValueError("weights must be non-negative with a positive sum in every problem")
+    B = y_pm.shape[0]
+    lr_problem = problem_for(LR(), X, y_pm, w)
+    d = lr_problem.n_features
+    lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=tol, max_iter=max_iter)
+    beta_ml = lr_fit.beta
+    # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
+    # iterate that classifies every weighted row correctly reveals it directly.
+    correct = ((lr_problem.margins(beta_ml) > 0) | (w == 0)).all(axis=1)
+    lr_sep = (ray_limit(lr_problem, beta_ml) < lr_fit.objective * (1 - 1e-9)) | correct
+    if isinstance(loss, LR):
+        problem, fits, names, available = lr_problem, [lr_fit], ["ml"], [np.ones(B, dtype=bool)]
+        extra_iter = np.zeros(B, dtype=int)
+    else:
+        problem = problem_for(loss, X, y_pm, w)
+        starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
+        fits = [newton_minimize(problem, s, tol=tol, max_iter=max_iter) for s in starts]
+        extra_iter = lr_fit.n_iter
+    obj = np.stack([np.where(a, f.objective, np.inf) for f, a in zip(fits, available)], axis=1)
+    conv = np.stack([f.converged & a for f, a in zip(fits, available)], axis=1)
+    best = np.array([np.lexsort((obj[b], ~conv[b]))[0] for b in range(B)])
+    rows = np.arange(B)
+    pick = lambda attr: np.stack([getattr(f, attr) for f in fits], axis=1)[rows, best]  # noqa: E731
+    beta, objective, newton_conv = pick("beta"), obj[rows, best], conv[rows, best]
+    limit = ray_limit(problem, beta)
+    decreasing = bool(np.all(loss.dphi(np.geomspace(1e-3, 30.0, 60)) < 0))
+    separated = (lr_sep & decreasing) | (limit < objective - 1e-9 * np.abs(objective))
+    return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
+                    grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
+                    separated=separated, lr_separated=lr_sep, ray_objective_limit=limit)
+
+
+def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng):
+    B, d = beta_ml.shape
+    everywhere = np.ones(B, dtype=bool)
+    if loss.convex:
+        return [np.zeros((B, d))], ["zero"], [everywhere]
+    starts, names, available = [beta_ml], ["ml"], [everywhere]
+    keep, ok = _trimmed_weights(lr_problem, beta_ml, w)
+    trimmed = beta_ml.copy()
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
+        trimmed[idx] = newton_minimize(problem_for(LR(), X, y_pm, sub_w).take(idx), beta_ml[idx],
+                                       tol=tol, max_iter=max_iter).beta
+    starts.append(trimmed)
+    names.append("trimmed-ml")
+    available.append(ok)
+    path = continuation_path(loss)
+    if path:
+        # Intermediate solutions only guide the start, so a loose tolerance suffices.
+        beta = beta_ml
+        for step_loss in path:
+            beta = newton_minimize(problem_for(step_loss, X, y_pm, w), beta, tol=max(tol, 1e-4),
+                                   max_iter=max_iter).beta
+        starts.append(beta)
+        names.append("continuation")
+        available.append(everywhere)
+    if n_random:
+        cov = lr_problem.model_based(beta_ml, w.sum(axis=1), LR().link)
+        scale = 3 * np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 1e-12, None))
+        for k in range(n_random):
+            starts.append(beta_ml + scale * rng.standard_normal((B, d)))
+            names.append(f"random-{k}")
+            available.append(everywhere)
+    return starts, names, available
