@@ -142,14 +142,14 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if ok.any():
         idx = np.flatnonzero(ok)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
+        # Only a start: a loose tolerance suffices, as on the continuation path below.
         trimmed[idx] = newton_minimize(problem_for(LR(), X, y_pm, sub_w).take(idx), beta_ml[idx],
-                                       tol=tol, max_iter=max_iter).beta
+                                       tol=max(tol, 1e-4), max_iter=max_iter).beta
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)
     path = continuation_path(loss)
     if path:
-        # Intermediate solutions only guide the start, so a loose tolerance suffices.
         beta = beta_ml
         for step_loss in path:
             beta = newton_minimize(problem_for(step_loss, X, y_pm, w), beta, tol=max(tol, 1e-4),

@@ -180,7 +180,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.objective_ = float(fit.objective[0])
         self.converged_ = bool(fit.converged[0])
         self.start_ = fit.start[0]
-        if not fit.newton_converged[0]:
+        if not fit.newton_converged[0] and not fit.separated[0]:  # diverging is explained by separation below
             warnings.warn(
                 f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
                 f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
