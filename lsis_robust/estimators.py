@@ -237,15 +237,14 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             if getattr(self.loss_, "name", None) != "lslr":
                 raise ValueError(f"the R-logit model belongs to LSLR; this estimator was fitted with {self.loss_!r}")
             p1 = self.loss_.link(s)
-        else:
-            p1 = LR().link(s)
-        return np.column_stack([1 - p1, p1])
+            return np.column_stack([1 - p1, p1])
+        # sigma(-s) directly, not 1 - sigma(s): the small probability keeps its digits
+        return np.column_stack([LR().link(-s), LR().link(s)])
 
     def predict_log_proba(self, X):
-        s = self.decision_function(X)
-        from scipy.special import log_expit
-
-        return np.column_stack([log_expit(-s), log_expit(s)])
+        """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     # ------------------------------------------------------------ inference
     @property

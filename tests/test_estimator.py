@@ -127,6 +127,8 @@ def test_predictions_and_probability_models():
     assert est.score(X, labels) > 0.8
     proba = est.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    far = RobustLogisticRegression().fit(X, y).predict_proba(np.array([[100.0], [-100.0]]))
+    assert 0 < far[0, 0] < 1e-100 and 0 < far[1, 1] < 1e-100  # tails are not rounded to 0
     r_logit = est.predict_proba(X, model="r-logit")[:, 1]
     s = est.decision_function(X)
     np.testing.assert_allclose(r_logit, (1 / (1 + np.exp(-s)) - 0.3) / 0.4)
