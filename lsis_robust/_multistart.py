@@ -115,7 +115,15 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     else:
         problem = problem_for(loss, X, y_pm, w)
         starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
-        fits = [newton_minimize(problem, s, tol=tol, max_iter=max_iter) for s in starts]
+        fits = []
+        known = np.full((B, d), np.nan)
+        for s, a in zip(starts, available):
+            # A start that reaches a minimiser found from an earlier start adds nothing: stop it there.
+            fit = newton_minimize(problem, s, tol=tol, max_iter=max_iter, known=known)
+            fit.converged &= ~fit.merged
+            fits.append(fit)
+            found = fit.converged & a & np.isnan(known[:, 0])
+            known[found] = fit.beta[found]
         extra_iter = lr_fit.n_iter
     obj = np.stack([np.where(a, f.objective, np.inf) for f, a in zip(fits, available)], axis=1)
     conv = np.stack([f.converged & a for f, a in zip(fits, available)], axis=1)
@@ -144,7 +152,7 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
         # Only a start: a loose tolerance suffices, as on the continuation path below.
         trimmed[idx] = newton_minimize(problem_for(LR(), X, y_pm, sub_w).take(idx), beta_ml[idx],
-                                       tol=max(tol, 1e-4), max_iter=max_iter).beta
+                                       tol=max(tol, 1e-4), xtol=1e-4, max_iter=max_iter).beta
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)
@@ -152,7 +160,7 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if path:
         beta = beta_ml
         for step_loss in path:
-            beta = newton_minimize(problem_for(step_loss, X, y_pm, w), beta, tol=max(tol, 1e-4),
+            beta = newton_minimize(problem_for(step_loss, X, y_pm, w), beta, tol=max(tol, 1e-4), xtol=1e-4,
                                    max_iter=max_iter).beta
         starts.append(beta)
         names.append("continuation")

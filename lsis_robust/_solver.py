@@ -24,6 +24,7 @@ class NewtonResult:
     n_iter: np.ndarray  # (B,)
     converged: np.ndarray  # (B,) bool
     stalled: np.ndarray  # (B,) bool: no descent step found before convergence
+    merged: np.ndarray  # (B,) bool: stopped on reaching the known minimiser ``known`` of its problem
 
 
 def _descent_directions(g, H):
@@ -48,8 +49,13 @@ def _armijo(f_trial, f, step, slope, armijo):
 
 
 def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, armijo=1e-4,
-                    max_halvings=40) -> NewtonResult:
+                    max_halvings=40, known=None, known_rtol=1e-4) -> NewtonResult:
     """Minimise ``problem`` (a :class:`LinearMarginLoss`) from the starts ``beta0`` (B, d).
+
+    ``known`` (B, d), NaN where unknown, holds minimisers already found for
+    each problem (from other starts): an iterate that comes within
+    ``known_rtol`` of one is in its basin of quadratic convergence, so Newton
+    would only reproduce it; it stops there, marked ``merged``.
 
     ``max_step`` caps the largest coordinate change of one iteration, so a
     nearly flat bounded loss cannot throw an iterate to infinity in one step,
@@ -64,8 +70,9 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
     n_iter = np.zeros(B, dtype=int)
     converged = np.zeros(B, dtype=bool)
     stalled = np.zeros(B, dtype=bool)
+    merged = np.zeros(B, dtype=bool)
     for iteration in range(max_iter + 1):
-        active = np.flatnonzero(~converged & ~stalled)
+        active = np.flatnonzero(~converged & ~stalled & ~merged)
         if active.size == 0:
             break
         ga, fa = g[active], f[active]
@@ -112,5 +119,10 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         halved = active[accepted & ~fresh]
         if halved.size:
             g[halved], H[halved] = (problem if halved.size == B else problem.take(halved)).gradient_hessian(beta[halved])
+        if known is not None:
+            ref = known[active]
+            with np.errstate(invalid="ignore"):
+                near = np.all(np.abs(beta[active] - ref) <= known_rtol * (1 + np.abs(ref)), axis=1)
+            merged[active[near]] = True
     return NewtonResult(beta=beta, objective=f, grad_max=np.abs(g).max(axis=1), n_iter=n_iter,
-                        converged=converged, stalled=stalled & ~converged)
+                        converged=converged, stalled=stalled & ~converged, merged=merged & ~converged)
