@@ -298,3 +298,10 @@ def test_if_limit_on_a_three_dimensional_design(loss):
     np.testing.assert_allclose((t.beta_eps - beta) / eps, influence_function(loss, beta, x_c, -1, design),
                                rtol=2e-3, atol=1e-3)
     assert t.error["beta_eps"] < 1e-12
+
+
+def test_contamination_grid_rejects_bad_eps_before_work():
+    from lsis_robust.theory.contamination import contamination_grid
+
+    with pytest.raises(ValueError, match=r"eps must lie in \[0, 1\)"):
+        contamination_grid(["lr"], [0.0, 4.0], -1.0, np.array([[1.0, -10.0]]), progress=False)

@@ -66,6 +66,8 @@ def _run_figures(args) -> int:
         raise ValueError(f"--points must be at least 2, got {args.points}")
     if args.n_jobs < 1:
         raise ValueError(f"--n-jobs must be at least 1, got {args.n_jobs}")
+    if not 0 <= args.eps < 1:
+        raise ValueError(f"--eps must lie in [0, 1) (the contaminated share of F_eps), got {args.eps}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     x2 = np.round(np.linspace(-10, 10, args.points), 10)

@@ -145,11 +145,7 @@ def _validate(loss, beta, eps, x_c, y_c, design):
     design = _check_design(design)
     beta = design.check_beta(beta)
     loss = resolve_loss(loss)
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
-    eps = float(eps)
-    if not (0 <= eps < 1):
-        raise ValueError(f"eps must lie in [0, 1) (the contaminated share of F_eps), got {eps!r}")
+    eps = _check_eps(eps)
     x_c = np.asarray(x_c, dtype=np.float64)
     if x_c.shape != (design.dim,) or not np.all(np.isfinite(x_c)):
         raise ValueError(f"x_c must be a finite vector of length {design.dim}, the full covariate vector "
@@ -263,6 +259,15 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
     return results
 
 
+def _check_eps(eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
+    eps = float(eps)
+    if not (0 <= eps < 1):
+        raise ValueError(f"eps must lie in [0, 1) (the contaminated share of F_eps), got {eps!r}")
+    return eps
+
+
 def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None, n_jobs=1, progress=True):
     """T(F_eps), SoB and TTR for every loss, contamination point and label (the exact Fig. 4).
 
@@ -279,6 +284,7 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
 
     design = _check_design(design)
     beta = design.check_beta(beta)
+    eps = _check_eps(eps)  # before any work, not as a failure deep inside the sweep
     losses = [resolve_loss(loss) for loss in losses]
     pts = np.asarray(x_c_points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != design.dim:
