@@ -15,33 +15,29 @@ from .common import Benchmark, logistic_data, robustbase_data, robustbase_refs
 LOSSES = {"lr": {}, "lslr": {"alpha": 0.4}, "mlslr": {"alpha": 0.4}, "lsqlr": {}, "by": {"c": 0.5}, "ch": {"c": 0.5}}
 
 
-class Fit(Benchmark):
-    params = [list(LOSSES), [10_000, 100_000], [2, 10]]
+class _FitSetup(Benchmark):
     param_names = ["loss", "n", "d"]
-    # A fit at n = 1e5, d = 10 takes seconds: a few samples suffice, and asv's default 60 s would cut the sweep short.
-    repeat = (1, 5, 30.0)
     timeout = 300
 
     def setup(self, loss, n, d):
         X, self.y, _ = logistic_data(n, d)
         self.X = X[:, 1:]
         self.estimator = RobustLogisticRegression(loss=loss, **LOSSES[loss])
+
+
+class Fit(_FitSetup):
+    params = [list(LOSSES), [10_000, 100_000], [2, 10]]
+    # A fit at n = 1e5, d = 10 takes seconds: a few samples suffice, and asv's default 60 s would cut the sweep short.
+    repeat = (1, 5, 30.0)
 
     def time_fit(self, loss, n, d):
         self.estimator.fit(self.X, self.y)
 
 
-class FitMemory(Benchmark):
+class FitMemory(_FitSetup):
     """Peak memory of the largest fits: the Newton solver holds n x d work arrays per start."""
 
     params = [list(LOSSES), [100_000], [10]]
-    param_names = ["loss", "n", "d"]
-    timeout = 300
-
-    def setup(self, loss, n, d):
-        X, self.y, _ = logistic_data(n, d)
-        self.X = X[:, 1:]
-        self.estimator = RobustLogisticRegression(loss=loss, **LOSSES[loss])
 
     def peakmem_fit(self, loss, n, d):
         self.estimator.fit(self.X, self.y)

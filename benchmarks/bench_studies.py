@@ -65,45 +65,23 @@ class PaperProtocolRate(Benchmark):
 
 
 class CellAccuracy(Benchmark):
-    """SoB and TTR of selected cells (lower is better): clean efficiency and anomalous-point robustness."""
+    """SoB and TTR of selected cells (lower is better): clean efficiency (beta = (0, 4), n = 200, 20 trials)
+    and the anomalous point x_c2 = -10, y_c = +1 of the robustness study (beta = (0, 4), n = 10^4)."""
 
+    params = [["clean_n200", "xc_minus10"], ["lr", "mlslr:alpha=0.8"], ["sob", "ttr"]]
+    param_names = ["cell", "method", "metric"]
+    unit = "SoB or TTR (see metric)"
     timeout = 300
 
-    def setup(self):
+    def setup_cache(self):
         from lsis_robust.studies.efficiency import run_efficiency
         from lsis_robust.studies.robustness import run_robustness
 
-        self.rob, _ = run_robustness(betas=[(0.0, 4.0)], methods=["lr", "mlslr:alpha=0.8"], xc2=[-10.0], y_cs=[1],
-                                     progress=False)
-        self.eff, _ = run_efficiency(betas=[(0.0, 4.0)], sizes=[200], methods=["lr", "mlslr:alpha=0.8"], n_trials=20,
-                                     m=10_000, progress=False)
+        methods = ["lr", "mlslr:alpha=0.8"]
+        rob, _ = run_robustness(betas=[(0.0, 4.0)], methods=methods, xc2=[-10.0], y_cs=[1], progress=False)
+        eff, _ = run_efficiency(betas=[(0.0, 4.0)], sizes=[200], methods=methods, n_trials=20, m=10_000,
+                                progress=False)
+        return {"clean_n200": eff.set_index("method"), "xc_minus10": rob.set_index("method")}
 
-    def track_sob_lr_clean_n200(self):
-        return float(self.eff.set_index("method").sob_mean["lr"])
-
-    track_sob_lr_clean_n200.unit = "SoB"
-
-    def track_sob_mlslr08_clean_n200(self):
-        return float(self.eff.set_index("method").sob_mean["mlslr:alpha=0.8"])
-
-    track_sob_mlslr08_clean_n200.unit = "SoB"
-
-    def track_ttr_mlslr08_clean_n200(self):
-        return float(self.eff.set_index("method").ttr_mean["mlslr:alpha=0.8"])
-
-    track_ttr_mlslr08_clean_n200.unit = "TTR"
-
-    def track_sob_lr_xc_minus10(self):
-        return float(self.rob.set_index("method").sob_mean["lr"])
-
-    track_sob_lr_xc_minus10.unit = "SoB"
-
-    def track_sob_mlslr08_xc_minus10(self):
-        return float(self.rob.set_index("method").sob_mean["mlslr:alpha=0.8"])
-
-    track_sob_mlslr08_xc_minus10.unit = "SoB"
-
-    def track_ttr_mlslr08_xc_minus10(self):
-        return float(self.rob.set_index("method").ttr_mean["mlslr:alpha=0.8"])
-
-    track_ttr_mlslr08_xc_minus10.unit = "TTR"
+    def track_cell(self, tables, cell, method, metric):
+        return float(tables[cell].loc[method, f"{metric}_mean"])
