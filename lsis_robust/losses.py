@@ -66,7 +66,10 @@ def _validate_c(c) -> float:
 
 
 def _as_float_array(m):
-    return np.asarray(m, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    if np.isnan(m).any():
+        raise ValueError("margins contain NaN; a loss is defined for real margins (+-inf give its limits)")
+    return m
 
 
 def _log_sigmoid(m):

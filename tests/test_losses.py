@@ -121,6 +121,15 @@ def test_weight_is_one_for_lr_and_vanishes_for_outliers_of_bounded_losses():
         assert w[0] < 1e-2 and w[0] < w[1] < 1, name
 
 
+def test_nan_margins_raise_instead_of_propagating():
+    for case in CASES:
+        loss = _loss(case)
+        for method in (loss.phi, loss.dphi, loss.d2phi, loss.derivatives):
+            with pytest.raises(ValueError, match="NaN"):
+                method(np.array([0.0, np.nan]))
+    assert get_loss("lr").phi(np.inf) == 0.0 and get_loss("lr").phi(-np.inf) == np.inf
+
+
 def test_validation_errors():
     for bad in (-0.1, 1.0, 2.5, float("nan")):
         with pytest.raises(ValueError, match=r"\[0, 1\) or \(1, 2\]"):
