@@ -65,6 +65,9 @@ def _validate_c(c) -> float:
     return c
 
 
+_LOG2 = math.log(2.0)
+
+
 def _as_float_array(m):
     m = np.asarray(m, dtype=np.float64)
     if np.isnan(m).any():
@@ -410,8 +413,9 @@ class Bianco_Yohai(_BoundedRhoLoss):
     name = "by"
 
     def zeta1(self, v):
-        c = self.c
-        return np.where(v <= c, v - v * v / (2 * c), c / 2)
+        # Past v = c the quadratic is at its maximum c/2, so clipping v gives both branches (and no inf - inf).
+        t = np.minimum(v, self.c)
+        return t - t * t / (2 * self.c)
 
     def psi_dpsi(self, v):
         inside = v < self.c
@@ -465,19 +469,79 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         return t * es - math.exp(0.25) * math.sqrt(math.pi) * tail
 
     def phi(self, m):
-        return self.derivatives(m, order=0)[0]
+        return self._evaluate(_as_float_array(m), value=True, order=0)[0]
 
-    def derivatives(self, m, order=2):
-        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
-        v, vbar = -lsp, -lsn
-        pv, pvbar = self._sqrt_exp(v), self._sqrt_exp(vbar)
-        phi = self.zeta1(v, pv) + self.eta(sp, v, pv) + self.eta(sn, vbar, pvbar)
-        if order == 0:
-            return (phi,)
-        return (phi, *self._combine(sp, sn, s2, self.psi_dpsi(v, pv), self.psi_dpsi(vbar, pvbar)))
+    def derivatives(self, m):
+        return tuple(self._evaluate(_as_float_array(m), value=True, order=2))
 
-    def _dphi_d2phi(self, lsp, lsn, sp, sn, s2):
-        return self._combine(sp, sn, s2, self.psi_dpsi(-lsp), self.psi_dpsi(-lsn))
+    def dphi_d2phi(self, m):
+        return tuple(self._evaluate(_as_float_array(m), value=False, order=2))
+
+    def _evaluate(self, m, value, order):
+        """[phi if value] + [phi', phi''][:order] in one pass, the form the solver calls many times.
+
+        It works with w = min(v, vbar) = log1p(e^{-|m|}) <= log 2 and
+        u = max(v, vbar) = w + |m| >= log 2 rather than v and vbar: for c < log 2
+        u is always past the kink, and w only for |m| < -log(e^c - 1), so the
+        erfc that dominates the cost is evaluated about once per row, not twice.
+        min/max(sigma(m), sigma(-m)) are 1/(1 + e^{-|m|}) and its complement.
+        """
+        shape = m.shape
+        m = m.ravel()  # the rows past the kink are picked out by flat index
+        c = self.c
+        sc = math.sqrt(c)
+        ec = math.exp(-sc)
+        # Past |m| = 1e6 every term has underflowed (e^{-sqrt u} < 1e-434); capping there gives the
+        # limits at +-inf instead of 0 * inf.
+        a = np.minimum(np.abs(m), 1e6)
+        e = np.exp(-a)
+        w = np.log1p(e)
+        u = w + a
+        big = 1.0 / (1.0 + e)
+        small = e * big
+        pos = m >= 0
+        u_past_kink_everywhere = c < _LOG2
+        s_u = np.sqrt(u if u_past_kink_everywhere else np.maximum(u, c))
+        es_u = np.exp(-s_u)
+        if u_past_kink_everywhere:
+            w_past_kink = w > c
+            s_w = np.sqrt(np.maximum(w, c))
+            es_w = np.exp(-s_w)
+        else:  # w <= log 2 <= c: psi(w) is the constant e^{-sqrt c}
+            s_w, es_w = sc, ec
+        out = []
+        if value:
+            # phi = zeta1(v) + eta(sigma(m)) + eta(sigma(-m)); the eta pair is
+            # small psi(u) + big psi(w) - K (tail(u) + tail(w)), tail(x) = erfc(1/2 + sqrt(max(x, c))) / 2.
+            tail_at_kink = math.erfc(0.5 + sc)
+            tails = erfc(0.5 + s_u)
+            tails += tail_at_kink
+            upper_const = ec * (2 * (1 + sc) + c)
+            zeta_u = upper_const - 2 * es_u * (1 + s_u)
+            if not u_past_kink_everywhere:
+                zeta_u = np.where(u > c, zeta_u, u * ec)
+            zeta = np.where(pos, w * ec, zeta_u)
+            if u_past_kink_everywhere:
+                idx = np.flatnonzero(w_past_kink)
+                if idx.size:
+                    tails[idx] += erfc(0.5 + s_w[idx]) - tail_at_kink
+                    idx = idx[pos[idx]]
+                    zeta[idx] = upper_const - 2 * es_w[idx] * (1 + s_w[idx])
+            out.append(zeta + small * es_u + big * es_w - (0.5 * math.exp(0.25) * math.sqrt(math.pi)) * tails)
+        if order >= 1:
+            sn = np.where(pos, small, big)
+            out.append(-sn * (small * es_w + big * es_u))
+        if order >= 2:
+            sp = np.where(pos, big, small)
+            dpsi_u = -0.5 * es_u / s_u
+            if not u_past_kink_everywhere:
+                dpsi_u[u <= c] = 0.0
+            dpsi_w = np.where(w_past_kink, -0.5 * es_w / s_w, 0.0) if u_past_kink_everywhere else 0.0
+            psi_v, psi_vbar = np.where(pos, es_w, es_u), np.where(pos, es_u, es_w)
+            dpsi_v, dpsi_vbar = np.where(pos, dpsi_w, dpsi_u), np.where(pos, dpsi_u, dpsi_w)
+            s2 = small * big
+            out.append(s2 * (2 * sn * psi_v - (sn - sp) * psi_vbar - sp * dpsi_vbar) + sn**3 * dpsi_v)
+        return [part.reshape(shape)[()] for part in out]
 
 
 # ---------------------------------------------------------------- registry

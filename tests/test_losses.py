@@ -130,6 +130,15 @@ def test_nan_margins_raise_instead_of_propagating():
     assert get_loss("lr").phi(np.inf) == 0.0 and get_loss("lr").phi(-np.inf) == np.inf
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("lsqlr", "by", "ch")], ids=lambda c: f"{c[0]}-{c[1]}")
+def test_bounded_losses_take_their_limits_at_infinite_margins(case):
+    loss = _loss(case)
+    phi, dphi, d2phi = loss.derivatives(np.array([-np.inf, np.inf]))
+    np.testing.assert_allclose(phi, loss.phi(np.array([-1e4, 1e4])), rtol=1e-13)
+    np.testing.assert_array_equal(np.abs(dphi), 0.0)
+    np.testing.assert_array_equal(np.abs(d2phi), 0.0)
+
+
 def test_validation_errors():
     for bad in (-0.1, 1.0, 2.5, float("nan")):
         with pytest.raises(ValueError, match=r"\[0, 1\) or \(1, 2\]"):
