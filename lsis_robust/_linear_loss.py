@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+SMALL_D_SQUARED = 16  # up to d = 4, Gram matrices come from stored outer products
+
 
 class LinearMarginLoss:
     def __init__(self, loss, X, y, w):
@@ -23,15 +25,27 @@ class LinearMarginLoss:
         w = np.asarray(w, dtype=np.float64)
         self.w = w / w.sum(axis=-1, keepdims=True)
         self.shared = self.X.ndim == 2
+        self._xx = None
 
     def take(self, idx):
         """The sub-problems ``idx``; with a shared design and shared labels every start is the same problem."""
         if self.shared and self.y.ndim == 1:
             return self
         sub = object.__new__(LinearMarginLoss)
-        sub.loss, sub.shared = self.loss, self.shared
+        sub.loss, sub.shared, sub._xx = self.loss, self.shared, self._xx
         sub.X = self.X if self.shared else self.X[idx]
         sub.y, sub.w = self.y[idx], self.w[idx]
+        return sub
+
+    def with_loss(self, loss, w=None):
+        """The same design and labels with another loss (and weights), sharing the stored x x'."""
+        sub = object.__new__(type(self))
+        sub.loss, sub.shared, sub.X, sub.y, sub._xx = loss, self.shared, self.X, self.y, self._xx
+        if w is None:
+            sub.w = self.w
+        else:
+            w = np.asarray(w, dtype=np.float64)
+            sub.w = w / w.sum(axis=-1, keepdims=True)
         return sub
 
     @property
@@ -53,9 +67,20 @@ class LinearMarginLoss:
             return coef @ self.X
         return np.einsum("bn,bnd->bd", coef, self.X)
 
+    def _outer_products(self):
+        """The rows' x x' as an (n, d^2) array, computed once per design."""
+        if self._xx is None:
+            d = self.X.shape[1]
+            # Column by column: broadcasting X[:, :, None] * X[:, None, :] is several times slower for small d.
+            self._xx = np.column_stack([self.X[:, i] * self.X[:, j] for i in range(d) for j in range(d)])
+        return self._xx
+
     def _weighted_gram(self, coef):
         """sum_i coef_bi x_bi x_bi' for coef (B, n)."""
         if self.shared:
+            d = self.X.shape[1]
+            if d * d <= SMALL_D_SQUARED:  # one matrix product for all problems; n d^2 stays O(n d) here
+                return (coef @ self._outer_products()).reshape(-1, d, d)
             return np.stack([self.X.T @ (self.X * c[:, None]) for c in coef])
         return np.einsum("bni,bnj->bij", self.X * coef[..., None], self.X)
 
@@ -103,15 +128,14 @@ class SharedDesignLoss(LinearMarginLoss):
     The robustness grid puts the nominal rows and every contamination point
     in one design; problem b gives weight only to its own point, so the
     nominal rows are stored once for all problems.  Gram matrices come from
-    one product with the stored outer products x x' (n x d^2 values).
+    one product with the stored outer products x x' (n x d^2 values), whatever d.
     """
 
     def __init__(self, loss, X, y, w):
         super().__init__(loss, X, y, w)
         if self.X.ndim != 2 or self.y.ndim != 2 or self.w.shape != self.y.shape or self.y.shape[1] != self.X.shape[0]:
             raise ValueError("SharedDesignLoss needs X (n, d) with labels and weights of shape (B, n)")
-        d = self.X.shape[1]
-        self._xx = (self.X[:, :, None] * self.X[:, None, :]).reshape(-1, d * d)
+        self._outer_products()
 
     def take(self, idx):
         sub = object.__new__(SharedDesignLoss)
