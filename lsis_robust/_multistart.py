@@ -47,8 +47,10 @@ def ray_limit(problem, beta):
     """lim_{t -> inf} of each problem's objective at t * beta, from phi at margins +-inf (or 0)."""
     m = problem.margins(beta)
     scale = np.abs(m).max(axis=-1, keepdims=True)
-    limit_margin = np.where(np.abs(m) <= 1e-12 * scale, 0.0, np.sign(m) * RAY_MARGIN)
-    return np.sum(problem.w * problem.loss.phi(limit_margin), axis=-1)
+    side = np.where(np.abs(m) <= 1e-12 * scale, 1, np.where(m > 0, 2, 0))
+    # Every limiting margin is -inf, 0 or +inf: phi is needed at three points, not at every row.
+    phi_at_side = np.asarray(problem.loss.phi(np.array([-RAY_MARGIN, 0.0, RAY_MARGIN])), dtype=np.float64)
+    return np.sum(problem.w * phi_at_side[side], axis=-1)
 
 
 def continuation_path(loss):
@@ -62,11 +64,18 @@ def continuation_path(loss):
 def _trimmed_weights(lr_problem, beta_ml, w):
     """Per problem: drop the 10% (by weight) worst-fitted rows; ``ok`` where enough rows remain."""
     m = lr_problem.margins(beta_ml)
-    order = np.argsort(m, axis=1, kind="stable")
-    ms = np.take_along_axis(m, order, axis=1)
-    cw = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
-    pos = np.minimum(np.sum(cw < 0.1 * w.sum(axis=1, keepdims=True), axis=1), m.shape[1] - 1)
-    cut = ms[np.arange(m.shape[0]), pos]
+    n = m.shape[1]
+    if np.all(w == w[:, :1]):
+        # Equal weights: the cut is an order statistic, found by selection instead of a sort; the
+        # cumulative weight of the k + 1 lowest rows is below 10% for 10 (k + 1) < n, i.e. (n - 1) // 10 rows.
+        pos = (n - 1) // 10
+        cut = np.partition(m, pos, axis=1)[:, pos]
+    else:
+        order = np.argsort(m, axis=1, kind="stable")
+        ms = np.take_along_axis(m, order, axis=1)
+        cw = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
+        pos = np.minimum(np.sum(cw < 0.1 * w.sum(axis=1, keepdims=True), axis=1), n - 1)
+        cut = ms[np.arange(m.shape[0]), pos]
     keep = w * (m > cut[:, None])
     ok = (keep.sum(axis=1) > 0) & (np.count_nonzero(keep, axis=1) > lr_problem.n_features)
     return keep, ok
@@ -113,7 +122,7 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
         problem, fits, names, available = lr_problem, [lr_fit], ["ml"], [np.ones(B, dtype=bool)]
         extra_iter = np.zeros(B, dtype=int)
     else:
-        problem = problem_for(loss, X, y_pm, w)
+        problem = lr_problem.with_loss(loss)
         starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         fits = []
         known = np.full((B, d), np.nan)
@@ -151,7 +160,7 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         idx = np.flatnonzero(ok)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
         # Only a start: a loose tolerance suffices, as on the continuation path below.
-        trimmed[idx] = newton_minimize(problem_for(LR(), X, y_pm, sub_w).take(idx), beta_ml[idx],
+        trimmed[idx] = newton_minimize(lr_problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
                                        tol=max(tol, 1e-4), xtol=1e-4, max_iter=max_iter).beta
     starts.append(trimmed)
     names.append("trimmed-ml")
@@ -160,7 +169,7 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if path:
         beta = beta_ml
         for step_loss in path:
-            beta = newton_minimize(problem_for(step_loss, X, y_pm, w), beta, tol=max(tol, 1e-4), xtol=1e-4,
+            beta = newton_minimize(lr_problem.with_loss(step_loss), beta, tol=max(tol, 1e-4), xtol=1e-4,
                                    max_iter=max_iter).beta
         starts.append(beta)
         names.append("continuation")
