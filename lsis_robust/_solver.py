@@ -48,14 +48,21 @@ def _armijo(f_trial, f, step, slope, armijo):
     return f_trial <= f + armijo * step * slope + 8 * np.finfo(float).eps * np.abs(f)
 
 
+def _near(beta, known, rtol):
+    """Rows of ``beta`` within ``rtol`` of ``known`` (False where ``known`` is NaN)."""
+    with np.errstate(invalid="ignore"):
+        return np.all(np.abs(beta - known) <= rtol * (1 + np.abs(known)), axis=1)
+
+
 def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, armijo=1e-4,
                     max_halvings=40, known=None, known_rtol=1e-4) -> NewtonResult:
     """Minimise ``problem`` (a :class:`LinearMarginLoss`) from the starts ``beta0`` (B, d).
 
     ``known`` (B, d), NaN where unknown, holds minimisers already found for
     each problem (from other starts): an iterate that comes within
-    ``known_rtol`` of one is in its basin of quadratic convergence, so Newton
-    would only reproduce it; it stops there, marked ``merged``.
+    ``known_rtol`` of one, or whose Newton step lands there, is in its basin
+    of quadratic convergence, so Newton would only reproduce it; it stops
+    there, marked ``merged``.
 
     ``max_step`` caps the largest coordinate change of one iteration, so a
     nearly flat bounded loss cannot throw an iterate to infinity in one step,
@@ -82,6 +89,10 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         gmax = np.abs(ga).max(axis=1)
         done = ((gmax <= tol) & (np.abs(p).max(axis=1) <= xtol * (1 + np.abs(beta[active]).max(axis=1)))) | (gmax <= 1e-3 * tol)
         converged[active[done]] = True
+        if known is not None:
+            # Newton's prediction is as good a witness as the iterate itself, one pass earlier.
+            done |= _near(beta[active] + p, known[active], known_rtol) | _near(beta[active], known[active], known_rtol)
+            merged[active[done & ~converged[active]]] = True
         active, ga, fa, p, gmax = active[~done], ga[~done], fa[~done], p[~done], gmax[~done]
         if active.size == 0 or iteration == max_iter:
             break
@@ -119,10 +130,5 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         halved = active[accepted & ~fresh]
         if halved.size:
             g[halved], H[halved] = (problem if halved.size == B else problem.take(halved)).gradient_hessian(beta[halved])
-        if known is not None:
-            ref = known[active]
-            with np.errstate(invalid="ignore"):
-                near = np.all(np.abs(beta[active] - ref) <= known_rtol * (1 + np.abs(ref)), axis=1)
-            merged[active[near]] = True
     return NewtonResult(beta=beta, objective=f, grad_max=np.abs(g).max(axis=1), n_iter=n_iter,
                         converged=converged, stalled=stalled & ~converged, merged=merged & ~converged)
