@@ -54,8 +54,8 @@ def _near(beta, known, rtol):
         return np.all(np.abs(beta - known) <= rtol * (1 + np.abs(known)), axis=1)
 
 
-def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, armijo=1e-4,
-                    max_halvings=40, known=None, known_rtol=1e-4) -> NewtonResult:
+def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, max_step_rel=None,
+                    armijo=1e-4, max_halvings=40, known=None, known_rtol=1e-4) -> NewtonResult:
     """Minimise ``problem`` (a :class:`LinearMarginLoss`) from the starts ``beta0`` (B, d).
 
     ``known`` (B, d), NaN where unknown, holds minimisers already found for
@@ -78,52 +78,72 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
     converged = np.zeros(B, dtype=bool)
     stalled = np.zeros(B, dtype=bool)
     merged = np.zeros(B, dtype=bool)
+    running = np.ones(B, dtype=bool)
+    if known is not None and np.isnan(known).all():
+        known = None
     for iteration in range(max_iter + 1):
-        active = np.flatnonzero(~converged & ~stalled & ~merged)
+        active = np.flatnonzero(running)
         if active.size == 0:
             break
-        ga, fa = g[active], f[active]
-        p = _descent_directions(ga, H[active])
+        # With every problem active (always so for one fit) the arrays are used whole, not gathered.
+        everyone = active.size == B
+        ga, fa, ba = (g, f, beta) if everyone else (g[active], f[active], beta[active])
+        p = _descent_directions(ga, H if everyone else H[active])
         # Converged: a small gradient and a Newton step that no longer moves the coefficients (a small
         # gradient alone is not enough where the Hessian is tiny), or a gradient at rounding level.
         gmax = np.abs(ga).max(axis=1)
-        done = ((gmax <= tol) & (np.abs(p).max(axis=1) <= xtol * (1 + np.abs(beta[active]).max(axis=1)))) | (gmax <= 1e-3 * tol)
+        size = np.abs(ba).max(axis=1)
+        done = ((gmax <= tol) & (np.abs(p).max(axis=1) <= xtol * (1 + size))) | (gmax <= 1e-3 * tol)
         converged[active[done]] = True
         if known is not None:
             # Newton's prediction is as good a witness as the iterate itself, one pass earlier.
-            done |= _near(beta[active] + p, known[active], known_rtol) | _near(beta[active], known[active], known_rtol)
-            merged[active[done & ~converged[active]]] = True
-        active, ga, fa, p, gmax = active[~done], ga[~done], fa[~done], p[~done], gmax[~done]
+            ka = known[active]
+            near = _near(ba + p, ka, known_rtol) | _near(ba, ka, known_rtol)
+            merged[active[near & ~done]] = True
+            done |= near
+        if done.any():
+            running[active[done]] = False
+            keep = ~done
+            active, ga, fa, ba, p, gmax, size = (active[keep], ga[keep], fa[keep], ba[keep], p[keep], gmax[keep],
+                                                 size[keep])
+            everyone = False
         if active.size == 0 or iteration == max_iter:
             break
         sub = problem if active.size == B else problem.take(active)
-        big = np.abs(p).max(axis=1, keepdims=True)
-        p *= np.minimum(1.0, max_step / np.maximum(big, 1e-300))
+        cap = max_step if max_step_rel is None else np.minimum(max_step, np.maximum(1.0, max_step_rel * size))
+        p *= np.minimum(1.0, cap / np.maximum(np.abs(p).max(axis=1), 1e-300))[:, None]
         slope = np.einsum("bi,bi->b", ga, p)
         bad = slope >= 0  # numerically useless Newton direction: fall back to steepest descent
         if bad.any():
             p[bad] = -ga[bad] * np.minimum(1.0, max_step / np.maximum(np.abs(ga[bad]).max(axis=1, keepdims=True), 1e-300))
             slope[bad] = np.einsum("bi,bi->b", ga[bad], p[bad])
-        step = np.ones(active.size)
-        trial = beta[active] + p
+        trial = ba + p
         # The full step is usually accepted, so evaluate it with its gradient and Hessian in one pass
         # over the data; only halved steps need the objective alone.
         f_trial, g_trial, H_trial = sub.objective_gradient_hessian(trial)
-        accepted = _armijo(f_trial, fa, step, slope, armijo)
+        accepted = _armijo(f_trial, fa, 1.0, slope, armijo)
+        n_iter[active] += 1
+        if accepted.all():
+            if everyone:
+                beta, f, g, H = trial, f_trial, g_trial, H_trial
+            else:
+                beta[active], f[active], g[active], H[active] = trial, f_trial, g_trial, H_trial
+            continue
+        step = np.ones(active.size)
         fresh = accepted.copy()
         for _ in range(max_halvings):
             if accepted.all():
                 break
             rest = np.flatnonzero(~accepted)
             step[rest] *= 0.5
-            trial[rest] = beta[active[rest]] + step[rest, None] * p[rest]
+            trial[rest] = ba[rest] + step[rest, None] * p[rest]
             f_trial[rest] = (sub if rest.size == active.size else sub.take(rest)).objective(trial[rest])
             accepted[rest] = _armijo(f_trial[rest], fa[rest], step[rest], slope[rest], armijo)
         # No descent step at a gradient below tol: the objective is flat to rounding there, which is
         # as converged as floating point allows; elsewhere a failed line search is a stall.
         converged[active[~accepted & (gmax <= tol)]] = True
         stalled[active[~accepted & (gmax > tol)]] = True
-        n_iter[active] += 1
+        running[active[~accepted]] = False
         beta[active[accepted]] = trial[accepted]
         f[active[accepted]] = f_trial[accepted]
         g[active[fresh]], H[active[fresh]] = g_trial[fresh], H_trial[fresh]
@@ -131,4 +151,4 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         if halved.size:
             g[halved], H[halved] = (problem if halved.size == B else problem.take(halved)).gradient_hessian(beta[halved])
     return NewtonResult(beta=beta, objective=f, grad_max=np.abs(g).max(axis=1), n_iter=n_iter,
-                        converged=converged, stalled=stalled & ~converged, merged=merged & ~converged)
+                        converged=converged, stalled=stalled, merged=merged)
