@@ -28,6 +28,9 @@ from .losses import LR
 __all__ = ["BatchFit", "fit_batch", "problem_for", "ray_limit", "continuation_path"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
+# Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
+# the estimate only for LR; for other losses it is a start and stops at this precision too.
+START_TOL = 1e-3
 
 
 def problem_for(loss, X, y_pm, w):
@@ -93,6 +96,7 @@ class BatchFit:
     separated: np.ndarray  # (B,) no finite minimiser: separation, or the objective falls along the ray
     lr_separated: np.ndarray  # (B,) the sample is (quasi-)separated for LR
     ray_objective_limit: np.ndarray  # (B,) the objective's limit along the estimate's ray
+    problem: LinearMarginLoss  # the minimised objective, for inference at the estimate
 
 
 def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
@@ -112,7 +116,8 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     B = y_pm.shape[0]
     lr_problem = problem_for(LR(), X, y_pm, w)
     d = lr_problem.n_features
-    lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=tol, max_iter=max_iter)
+    lr_tol, lr_xtol = (tol, 1e-9) if isinstance(loss, LR) else (max(tol, START_TOL), START_TOL)
+    lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
     beta_ml = lr_fit.beta
     # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
     # iterate that classifies every weighted row correctly reveals it directly.
@@ -126,9 +131,12 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
         starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         fits = []
         known = np.full((B, d), np.nan)
+        # Far from a minimum a bounded loss is flat and its quadratic model overshoots: a non-convex loss
+        # moves at most half the coefficients' size (at least 1) per step.
+        step_rel = None if loss.convex else 0.5
         for s, a in zip(starts, available):
             # A start that reaches a minimiser found from an earlier start adds nothing: stop it there.
-            fit = newton_minimize(problem, s, tol=tol, max_iter=max_iter, known=known)
+            fit = newton_minimize(problem, s, tol=tol, max_iter=max_iter, known=known, max_step_rel=step_rel)
             fit.converged &= ~fit.merged
             fits.append(fit)
             found = fit.converged & a & np.isnan(known[:, 0])
@@ -145,7 +153,7 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     separated = (lr_sep & decreasing) | (limit < objective - 1e-9 * np.abs(objective))
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
-                    separated=separated, lr_separated=lr_sep, ray_objective_limit=limit)
+                    separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem)
 
 
 def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng):
@@ -159,9 +167,8 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if ok.any():
         idx = np.flatnonzero(ok)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
-        # Only a start: a loose tolerance suffices, as on the continuation path below.
         trimmed[idx] = newton_minimize(lr_problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
-                                       tol=max(tol, 1e-4), xtol=1e-4, max_iter=max_iter).beta
+                                       tol=max(tol, START_TOL), xtol=START_TOL, max_iter=max_iter).beta
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)
@@ -169,7 +176,7 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if path:
         beta = beta_ml
         for step_loss in path:
-            beta = newton_minimize(lr_problem.with_loss(step_loss), beta, tol=max(tol, 1e-4), xtol=1e-4,
+            beta = newton_minimize(lr_problem.with_loss(step_loss), beta, tol=max(tol, START_TOL), xtol=START_TOL,
                                    max_iter=max_iter).beta
         starts.append(beta)
         names.append("continuation")
