@@ -12,7 +12,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
-from ._linear_loss import LinearMarginLoss
 from ._multistart import fit_batch
 from .losses import LR, MarginLoss, get_loss
 
@@ -150,7 +149,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, ensure_min_samples=2)
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
+        self.classes_ = np.sort(pd.unique(y))  # hashing, not np.unique's full sort of y
         if self.classes_.size != 2:
             kind = type_of_target(y)
             raise ValueError(
@@ -195,12 +194,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(f"{loss!r}: {reason}; no finite minimiser exists, and the coefficients returned are "
                           "finite but arbitrary in size", ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
-        problem = LinearMarginLoss(loss, Z, y_pm, sw)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
-            self.covariance_ = problem.sandwich(beta[None], n_eff)[0]
+            self.covariance_ = fit.problem.sandwich(beta[None], n_eff)[0]
         else:
-            self.covariance_ = problem.model_based(beta[None], n_eff, loss.link)[0]
+            self.covariance_ = fit.problem.model_based(beta[None], n_eff, loss.link)[0]
         return self
 
     def _set_coef(self, beta):
