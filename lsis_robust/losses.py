@@ -15,6 +15,7 @@ Robustification against Model Misspecification*.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from importlib import metadata
@@ -203,8 +204,16 @@ class LR(MarginLoss):
         return -_log_sigmoid(_as_float_array(m))
 
     def derivatives(self, m):
-        lsp, _, _, sn, s2 = _logistic_parts(_as_float_array(m))
-        return -lsp, -sn, s2
+        # _logistic_parts trimmed to what LR needs: the ML fit runs on every estimator fit.
+        m = _as_float_array(m)
+        e = np.exp(-np.abs(m))
+        big = 1.0 / (1.0 + e)
+        small = e * big
+        phi = np.log1p(e)
+        phi += np.maximum(-m, 0.0)
+        dphi = -np.where(m >= 0, small, big)
+        small *= big
+        return phi, dphi, small
 
     def rho(self, v):
         return _as_float_array(v).copy()
@@ -369,25 +378,45 @@ class _BoundedRhoLoss(MarginLoss):
         self.c = _validate_c(c)
 
     def phi(self, m):
-        lsp, lsn, sp, sn, _ = _logistic_parts(_as_float_array(m))
-        return self.zeta1(-lsp) + self.eta(sp, -lsp) + self.eta(sn, -lsn)
+        return self._evaluate(_as_float_array(m), value=True, order=0)[0]
 
     def derivatives(self, m):
-        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
-        return (self.zeta1(-lsp) + self.eta(sp, -lsp) + self.eta(sn, -lsn), *self._dphi_d2phi(lsp, lsn, sp, sn, s2))
+        return tuple(self._evaluate(_as_float_array(m), value=True, order=2))
 
     def dphi_d2phi(self, m):
-        return self._dphi_d2phi(*_logistic_parts(_as_float_array(m)))
+        return tuple(self._evaluate(_as_float_array(m), value=False, order=2))
 
-    def _dphi_d2phi(self, lsp, lsn, sp, sn, s2):
-        return self._combine(sp, sn, s2, self.psi_dpsi(-lsp), self.psi_dpsi(-lsn))
+    def _evaluate(self, m, value, order):
+        """[phi if value] + [phi', phi''][:order] in one pass over the flattened margins m."""
+        raise NotImplementedError
+
+    # The solver evaluates these losses many times per fit, so they are computed from
+    # w = min(v, vbar) = log1p(e^{-|m|}) <= log 2 and u = max(v, vbar) = w + |m| >= log 2 rather than
+    # from v and vbar: which side of the kink c each lies on is then mostly known in advance.
+    # min/max(sigma(m), sigma(-m)) are 1/(1 + e^{-|m|}) and its complement, and v = w where m >= 0.
+    @staticmethod
+    def _sides(m):
+        """|m|, w, u, min and max of sigma(+-m), and the rows with m >= 0."""
+        # Past |m| = 1e6 every term has underflowed (e^{-sqrt u} < 1e-434); capping there gives the
+        # limits at +-inf instead of 0 * inf.
+        a = np.minimum(np.abs(m), 1e6)
+        e = np.exp(-a)
+        w = np.log1p(e)
+        big = 1.0 / (1.0 + e)
+        return a, w, w + a, e * big, big, m >= 0
 
     @staticmethod
-    def _combine(sp, sn, s2, psi_dpsi_v, psi_dpsi_vbar):
-        (psi_v, dpsi_v), (psi_vbar, dpsi_vbar) = psi_dpsi_v, psi_dpsi_vbar
-        dphi = -sn * (sn * psi_v + sp * psi_vbar)
-        d2phi = 2 * sn * s2 * psi_v + sn**3 * dpsi_v - s2 * (sn - sp) * psi_vbar - s2 * sp * dpsi_vbar
-        return dphi, d2phi
+    def _derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order):
+        """[phi', phi''][:order] from psi and psi' at w and u (the formulas of the class docstring)."""
+        sn = np.where(pos, small, big)
+        out = [-sn * (small * psi_w + big * psi_u)]
+        if order >= 2:
+            sp = np.where(pos, big, small)
+            psi_v, psi_vbar = np.where(pos, psi_w, psi_u), np.where(pos, psi_u, psi_w)
+            dpsi_v, dpsi_vbar = np.where(pos, dpsi_w, dpsi_u), np.where(pos, dpsi_u, dpsi_w)
+            s2 = small * big
+            out.append(s2 * (2 * sn * psi_v - (sn - sp) * psi_vbar - sp * dpsi_vbar) + sn**3 * dpsi_v)
+        return out
 
     def psi(self, v):
         return self.psi_dpsi(_as_float_array(v))[0]
@@ -428,6 +457,28 @@ class Bianco_Yohai(_BoundedRhoLoss):
         val = t * (1 - 1 / c) - t * np.minimum(neg_log_t, c) / c + math.exp(-c) / c
         return np.where(neg_log_t < c, val, 0.0)
 
+    def _side(self, x, t):
+        """zeta1, eta (at t = e^{-x}), psi and psi' at x; x = None: past the kink c everywhere."""
+        c = self.c
+        if x is None:  # zeta1 is at its maximum c/2 and nothing else is left
+            return c / 2, 0.0, 0.0, 0.0
+        inside = x < c
+        xc = np.minimum(x, c)
+        psi = 1.0 - xc / c
+        return (xc - xc * xc / (2 * c), np.where(inside, t * psi - t / c + math.exp(-c) / c, 0.0), psi,
+                np.where(inside, -1.0 / c, 0.0))
+
+    def _evaluate(self, m, value, order):
+        shape = m.shape
+        m = m.ravel()
+        _, w, u, small, big, pos = self._sides(m)
+        z_w, eta_w, psi_w, dpsi_w = self._side(w, big)
+        z_u, eta_u, psi_u, dpsi_u = self._side(u if self.c > _LOG2 else None, small)  # u >= log 2
+        out = [np.where(pos, z_w, z_u) + eta_w + eta_u] if value else []
+        if order:
+            out += self._derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order)
+        return [part.reshape(shape)[()] for part in out]
+
 
 class Croux_Haesbroeck(_BoundedRhoLoss):
     r"""Croux and Haesbroeck (2003) loss, the objective of robustbase's
@@ -442,25 +493,26 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
 
     name = "ch"
 
+    # zeta1, psi_dpsi and eta at v give the rho form (eq. 21), an evaluation independent of _evaluate.
     def _sqrt_exp(self, v):
-        """s = sqrt(max(v, c)) and psi(v) = e^{-s}, shared by zeta1, psi, psi' and eta."""
+        """s = sqrt(max(v, c)) and psi(v) = e^{-s}."""
         s = np.sqrt(np.maximum(v, self.c))
         return s, np.exp(-s)
 
-    def zeta1(self, v, s_es=None):
+    def zeta1(self, v):
         c = self.c
         sc = math.sqrt(c)
-        s, es = s_es if s_es is not None else self._sqrt_exp(v)
+        s, es = self._sqrt_exp(v)
         upper = -2 * es * (1 + s) + math.exp(-sc) * (2 * (1 + sc) + c)
         return np.where(v <= c, v * math.exp(-sc), upper)
 
-    def psi_dpsi(self, v, s_es=None):
-        s, es = s_es if s_es is not None else self._sqrt_exp(v)
+    def psi_dpsi(self, v):
+        s, es = self._sqrt_exp(v)
         return es, np.where(v > self.c, -es / (2 * s), 0.0)
 
-    def eta(self, t, neg_log_t, s_es=None):
+    def eta(self, t, neg_log_t):
         c = self.c
-        s, es = s_es if s_es is not None else self._sqrt_exp(neg_log_t)
+        s, es = self._sqrt_exp(neg_log_t)
         # Phi(x) - 1 = -Phi(-x) = -erfc(x / sqrt2) / 2 keeps the small tail value accurate; erfc is
         # evaluated only where -log t > c, since elsewhere it is one constant.
         tail = np.full(np.shape(s), 0.5 * math.erfc(0.5 + math.sqrt(c)))
@@ -468,38 +520,15 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         tail[beyond] = 0.5 * erfc(0.5 + s[beyond])
         return t * es - math.exp(0.25) * math.sqrt(math.pi) * tail
 
-    def phi(self, m):
-        return self._evaluate(_as_float_array(m), value=True, order=0)[0]
-
-    def derivatives(self, m):
-        return tuple(self._evaluate(_as_float_array(m), value=True, order=2))
-
-    def dphi_d2phi(self, m):
-        return tuple(self._evaluate(_as_float_array(m), value=False, order=2))
-
     def _evaluate(self, m, value, order):
-        """[phi if value] + [phi', phi''][:order] in one pass, the form the solver calls many times.
-
-        It works with w = min(v, vbar) = log1p(e^{-|m|}) <= log 2 and
-        u = max(v, vbar) = w + |m| >= log 2 rather than v and vbar: for c < log 2
-        u is always past the kink, and w only for |m| < -log(e^c - 1), so the
-        erfc that dominates the cost is evaluated about once per row, not twice.
-        min/max(sigma(m), sigma(-m)) are 1/(1 + e^{-|m|}) and its complement.
-        """
+        # For c < log 2, u is past the kink everywhere and w only for |m| < -log(e^c - 1), so the erfc
+        # that dominates the cost is evaluated about once per row, not twice.
         shape = m.shape
-        m = m.ravel()  # the rows past the kink are picked out by flat index
+        m = m.ravel()  # the rows where w is past the kink are picked out by flat index
         c = self.c
         sc = math.sqrt(c)
         ec = math.exp(-sc)
-        # Past |m| = 1e6 every term has underflowed (e^{-sqrt u} < 1e-434); capping there gives the
-        # limits at +-inf instead of 0 * inf.
-        a = np.minimum(np.abs(m), 1e6)
-        e = np.exp(-a)
-        w = np.log1p(e)
-        u = w + a
-        big = 1.0 / (1.0 + e)
-        small = e * big
-        pos = m >= 0
+        _, w, u, small, big, pos = self._sides(m)
         u_past_kink_everywhere = c < _LOG2
         s_u = np.sqrt(u if u_past_kink_everywhere else np.maximum(u, c))
         es_u = np.exp(-s_u)
@@ -528,19 +557,12 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
                     idx = idx[pos[idx]]
                     zeta[idx] = upper_const - 2 * es_w[idx] * (1 + s_w[idx])
             out.append(zeta + small * es_u + big * es_w - (0.5 * math.exp(0.25) * math.sqrt(math.pi)) * tails)
-        if order >= 1:
-            sn = np.where(pos, small, big)
-            out.append(-sn * (small * es_w + big * es_u))
-        if order >= 2:
-            sp = np.where(pos, big, small)
+        if order:
             dpsi_u = -0.5 * es_u / s_u
             if not u_past_kink_everywhere:
                 dpsi_u[u <= c] = 0.0
             dpsi_w = np.where(w_past_kink, -0.5 * es_w / s_w, 0.0) if u_past_kink_everywhere else 0.0
-            psi_v, psi_vbar = np.where(pos, es_w, es_u), np.where(pos, es_u, es_w)
-            dpsi_v, dpsi_vbar = np.where(pos, dpsi_w, dpsi_u), np.where(pos, dpsi_u, dpsi_w)
-            s2 = small * big
-            out.append(s2 * (2 * sn * psi_v - (sn - sp) * psi_vbar - sp * dpsi_vbar) + sn**3 * dpsi_v)
+            out += self._derivatives_from_sides(pos, small, big, es_w, es_u, dpsi_w, dpsi_u, order)
         return [part.reshape(shape)[()] for part in out]
 
 
@@ -614,6 +636,27 @@ def available_losses() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def _inspect_factory(factory):
+    """(takes **kwargs, parameter names) of a registered factory."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return True, []
+    return (any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()),
+            [p for p in sig.parameters if p != "self"])
+
+
+_inspect_factory_cached = functools.lru_cache(maxsize=None)(_inspect_factory)  # inspect is slow next to a fit
+
+
+def _factory_parameters(factory):
+    try:
+        hash(factory)
+    except TypeError:
+        return _inspect_factory(factory)
+    return _inspect_factory_cached(factory)
+
+
 def get_loss(name, **params) -> MarginLoss:
     """Instantiate the registered loss ``name`` with ``params``.
 
@@ -637,12 +680,7 @@ def get_loss(name, **params) -> MarginLoss:
     if key not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; available losses: {', '.join(available_losses())}")
     factory = _REGISTRY[key]
-    try:
-        sig = inspect.signature(factory)
-        accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        allowed = [p for p in sig.parameters if p != "self"]
-    except (TypeError, ValueError):
-        accepts_kwargs, allowed = True, []
+    accepts_kwargs, allowed = _factory_parameters(factory)
     unknown = [k for k in params if k not in allowed]
     if unknown and not accepts_kwargs:
         raise ValueError(
