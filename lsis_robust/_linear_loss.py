@@ -25,22 +25,22 @@ class LinearMarginLoss:
         w = np.asarray(w, dtype=np.float64)
         self.w = w / w.sum(axis=-1, keepdims=True)
         self.shared = self.X.ndim == 2
-        self._xx = None
+        self._derived = {}  # arrays computed from X once, shared by every problem on the same design
 
     def take(self, idx):
         """The sub-problems ``idx``; with a shared design and shared labels every start is the same problem."""
         if self.shared and self.y.ndim == 1:
             return self
         sub = object.__new__(LinearMarginLoss)
-        sub.loss, sub.shared, sub._xx = self.loss, self.shared, self._xx
-        sub.X = self.X if self.shared else self.X[idx]
+        sub.loss, sub.shared = self.loss, self.shared
+        sub.X, sub._derived = (self.X, self._derived) if self.shared else (self.X[idx], {})
         sub.y, sub.w = self.y[idx], self.w[idx]
         return sub
 
     def with_loss(self, loss, w=None):
-        """The same design and labels with another loss (and weights), sharing the stored x x'."""
+        """The same design and labels with another loss (and weights), sharing what is derived from X."""
         sub = object.__new__(type(self))
-        sub.loss, sub.shared, sub.X, sub.y, sub._xx = loss, self.shared, self.X, self.y, self._xx
+        sub.loss, sub.shared, sub.X, sub.y, sub._derived = loss, self.shared, self.X, self.y, self._derived
         if w is None:
             sub.w = self.w
         else:
@@ -52,11 +52,20 @@ class LinearMarginLoss:
     def n_features(self) -> int:
         return self.X.shape[-1]
 
+    def _derive(self, key, make):
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
+
     def margins(self, beta):
         beta = np.asarray(beta, dtype=np.float64)
         if self.shared:
-            return (beta @ self.X.T) * self.y
-        return np.einsum("bnd,bd->bn", self.X, beta) * self.y
+            # A contiguous X' makes this product twice as fast as with the strided view X.T.
+            m = beta @ self._derive("Xt", lambda: np.ascontiguousarray(self.X.T))
+        else:
+            m = np.einsum("bnd,bd->bn", self.X, beta)
+        m *= self.y
+        return m
 
     def objective(self, beta):
         return np.sum(self.w * self.loss.phi(self.margins(beta)), axis=-1)
@@ -69,11 +78,10 @@ class LinearMarginLoss:
 
     def _outer_products(self):
         """The rows' x x' as an (n, d^2) array, computed once per design."""
-        if self._xx is None:
-            d = self.X.shape[1]
-            # Column by column: broadcasting X[:, :, None] * X[:, None, :] is several times slower for small d.
-            self._xx = np.column_stack([self.X[:, i] * self.X[:, j] for i in range(d) for j in range(d)])
-        return self._xx
+        d = self.X.shape[1]
+        # Column by column: broadcasting X[:, :, None] * X[:, None, :] is several times slower for small d.
+        return self._derive("xx", lambda: np.column_stack([self.X[:, i] * self.X[:, j]
+                                                           for i in range(d) for j in range(d)]))
 
     def _weighted_gram(self, coef):
         """sum_i coef_bi x_bi x_bi' for coef (B, n)."""
@@ -139,10 +147,10 @@ class SharedDesignLoss(LinearMarginLoss):
 
     def take(self, idx):
         sub = object.__new__(SharedDesignLoss)
-        sub.loss, sub.shared, sub.X, sub._xx = self.loss, True, self.X, self._xx
+        sub.loss, sub.shared, sub.X, sub._derived = self.loss, True, self.X, self._derived
         sub.y, sub.w = self.y[idx], self.w[idx]
         return sub
 
     def _weighted_gram(self, coef):
         d = self.X.shape[1]
-        return (coef @ self._xx).reshape(-1, d, d)
+        return (coef @ self._outer_products()).reshape(-1, d, d)
