@@ -409,14 +409,30 @@ class _BoundedRhoLoss(MarginLoss):
     def _derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order):
         """[phi', phi''][:order] from psi and psi' at w and u (the formulas of the class docstring)."""
         sn = np.where(pos, small, big)
-        out = [-sn * (small * psi_w + big * psi_u)]
-        if order >= 2:
-            sp = np.where(pos, big, small)
-            psi_v, psi_vbar = np.where(pos, psi_w, psi_u), np.where(pos, psi_u, psi_w)
-            dpsi_v, dpsi_vbar = np.where(pos, dpsi_w, dpsi_u), np.where(pos, dpsi_u, dpsi_w)
-            s2 = small * big
-            out.append(s2 * (2 * sn * psi_v - (sn - sp) * psi_vbar - sp * dpsi_vbar) + sn**3 * dpsi_v)
-        return out
+        dphi = small * psi_w
+        dphi += big * psi_u
+        dphi *= sn
+        np.negative(dphi, out=dphi)
+        if order < 2:
+            return [dphi]
+        # phi'' = s2 (2 sn psi(v) - (sn - sp) psi(vbar) - sp psi'(vbar)) + sn^3 psi'(v), built in place
+        sp = np.where(pos, big, small)
+        d2 = np.where(pos, psi_w, psi_u)
+        d2 *= sn
+        d2 *= 2.0
+        part = sn - sp
+        part *= np.where(pos, psi_u, psi_w)
+        d2 -= part
+        part = np.where(pos, dpsi_u, dpsi_w)
+        part *= sp
+        d2 -= part
+        d2 *= small
+        d2 *= big
+        part = np.where(pos, dpsi_w, dpsi_u)
+        sn **= 3
+        part *= sn
+        d2 += part
+        return [dphi, d2]
 
     def psi(self, v):
         return self.psi_dpsi(_as_float_array(v))[0]
@@ -522,7 +538,9 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
 
     def _evaluate(self, m, value, order):
         # For c < log 2, u is past the kink everywhere and w only for |m| < -log(e^c - 1), so the erfc
-        # that dominates the cost is evaluated about once per row, not twice.
+        # that dominates the cost is evaluated about once per row, not twice. Arrays are updated in place
+        # and dropped once dead: the solver calls this many times, and each n-vector kept alive is heap
+        # that a fit has to fault in afresh.
         shape = m.shape
         m = m.ravel()  # the rows where w is past the kink are picked out by flat index
         c = self.c
@@ -533,36 +551,55 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         s_u = np.sqrt(u if u_past_kink_everywhere else np.maximum(u, c))
         es_u = np.exp(-s_u)
         if u_past_kink_everywhere:
-            w_past_kink = w > c
-            s_w = np.sqrt(np.maximum(w, c))
-            es_w = np.exp(-s_w)
+            idx = np.flatnonzero(w > c)  # the few rows with w past the kink
+            s_w = np.full_like(m, sc)
+            s_w[idx] = np.sqrt(w[idx])
+            es_w = np.full_like(m, ec)
+            es_w[idx] = np.exp(-s_w[idx])
         else:  # w <= log 2 <= c: psi(w) is the constant e^{-sqrt c}
+            idx = None
             s_w, es_w = sc, ec
         out = []
+        if order:
+            dpsi_u = es_u / s_u
+            dpsi_u *= -0.5
+            if not u_past_kink_everywhere:
+                dpsi_u[u <= c] = 0.0
+            if idx is None:
+                dpsi_w = 0.0
+            else:
+                dpsi_w = np.zeros_like(m)
+                dpsi_w[idx] = -0.5 * es_w[idx] / s_w[idx]
+            out += self._derivatives_from_sides(pos, small, big, es_w, es_u, dpsi_w, dpsi_u, order)
+            del dpsi_u, dpsi_w
         if value:
             # phi = zeta1(v) + eta(sigma(m)) + eta(sigma(-m)); the eta pair is
             # small psi(u) + big psi(w) - K (tail(u) + tail(w)), tail(x) = erfc(1/2 + sqrt(max(x, c))) / 2.
-            tail_at_kink = math.erfc(0.5 + sc)
-            tails = erfc(0.5 + s_u)
-            tails += tail_at_kink
             upper_const = ec * (2 * (1 + sc) + c)
-            zeta_u = upper_const - 2 * es_u * (1 + s_u)
+            tail_at_kink = math.erfc(0.5 + sc)
+            tails = np.add(s_u, 0.5)
+            erfc(tails, out=tails)
+            tails += tail_at_kink
+            if idx is not None and idx.size:
+                tails[idx] += erfc(0.5 + s_w[idx]) - tail_at_kink
+            tails *= -0.5 * math.exp(0.25) * math.sqrt(math.pi)
+            # zeta1(v): v = w where m >= 0 (linear unless w is past the kink), v = u elsewhere
+            zeta = s_u + 1.0
+            zeta *= es_u
+            zeta *= -2.0
+            zeta += upper_const
             if not u_past_kink_everywhere:
-                zeta_u = np.where(u > c, zeta_u, u * ec)
-            zeta = np.where(pos, w * ec, zeta_u)
-            if u_past_kink_everywhere:
-                idx = np.flatnonzero(w_past_kink)
-                if idx.size:
-                    tails[idx] += erfc(0.5 + s_w[idx]) - tail_at_kink
-                    idx = idx[pos[idx]]
-                    zeta[idx] = upper_const - 2 * es_w[idx] * (1 + s_w[idx])
-            out.append(zeta + small * es_u + big * es_w - (0.5 * math.exp(0.25) * math.sqrt(math.pi)) * tails)
-        if order:
-            dpsi_u = -0.5 * es_u / s_u
-            if not u_past_kink_everywhere:
-                dpsi_u[u <= c] = 0.0
-            dpsi_w = np.where(w_past_kink, -0.5 * es_w / s_w, 0.0) if u_past_kink_everywhere else 0.0
-            out += self._derivatives_from_sides(pos, small, big, es_w, es_u, dpsi_w, dpsi_u, order)
+                np.copyto(zeta, u * ec, where=u <= c)
+            np.copyto(zeta, w * ec, where=pos)
+            if idx is not None and idx.size:
+                upper_w = idx[pos[idx]]
+                zeta[upper_w] = upper_const - 2 * es_w[upper_w] * (1 + s_w[upper_w])
+            tails += zeta
+            del zeta
+            es_u *= small
+            tails += es_u
+            tails += big * es_w
+            out.insert(0, tails)
         return [part.reshape(shape)[()] for part in out]
 
 
