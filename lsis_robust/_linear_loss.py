@@ -60,8 +60,11 @@ class LinearMarginLoss:
     def margins(self, beta):
         beta = np.asarray(beta, dtype=np.float64)
         if self.shared:
-            # A contiguous X' makes this product twice as fast as with the strided view X.T.
-            m = beta @ self._derive("Xt", lambda: np.ascontiguousarray(self.X.T))
+            d = self.X.shape[1]
+            # For small d a contiguous copy of X' makes this product twice as fast as the strided view X.T;
+            # for larger d BLAS reads X.T directly and a copy would only add memory.
+            Xt = self._derive("Xt", lambda: np.ascontiguousarray(self.X.T)) if d * d <= SMALL_D_SQUARED else self.X.T
+            m = beta @ Xt
         else:
             m = np.einsum("bnd,bd->bn", self.X, beta)
         m *= self.y
@@ -78,10 +81,14 @@ class LinearMarginLoss:
 
     def _outer_products(self):
         """The rows' x x' as an (n, d^2) array, computed once per design."""
-        d = self.X.shape[1]
-        # Column by column: broadcasting X[:, :, None] * X[:, None, :] is several times slower for small d.
-        return self._derive("xx", lambda: np.column_stack([self.X[:, i] * self.X[:, j]
-                                                           for i in range(d) for j in range(d)]))
+        def make():
+            n, d = self.X.shape
+            xx = np.empty((n, d, d))
+            for i in range(d):  # column by column: X[:, :, None] * X[:, None, :] is slower for small d
+                np.multiply(self.X[:, i, None], self.X[:, i:], out=xx[:, i, i:])
+                xx[:, i + 1:, i] = xx[:, i, i + 1:]
+            return xx.reshape(n, d * d)
+        return self._derive("xx", make)
 
     def _weighted_gram(self, coef):
         """sum_i coef_bi x_bi x_bi' for coef (B, n)."""
@@ -96,16 +103,20 @@ class LinearMarginLoss:
         m = self.margins(beta)
         return self._weighted_x_sum(self.w * self.y * self.loss.dphi(m))
 
+    def _gradient_hessian_from(self, dphi, d2phi):
+        # A user's loss may hand back arrays it keeps (or read-only ones): weight copies, not them.
+        wy = getattr(self, "_wy", None)  # w y, formed on first use (take and with_loss make new problems)
+        if wy is None:
+            wy = self._wy = self.w * self.y
+        return self._weighted_x_sum(np.multiply(dphi, wy)), self._weighted_gram(np.multiply(d2phi, self.w))
+
     def objective_gradient_hessian(self, beta):
         phi, dphi, d2phi = self.loss.derivatives(self.margins(beta))
-        f = np.sum(self.w * phi, axis=-1)
-        g = self._weighted_x_sum(self.w * self.y * dphi)
-        H = self._weighted_gram(self.w * d2phi)
-        return f, g, H
+        f = np.einsum("...n,...n->...", self.w, phi)
+        return (f, *self._gradient_hessian_from(dphi, d2phi))
 
     def gradient_hessian(self, beta):
-        dphi, d2phi = self.loss.dphi_d2phi(self.margins(beta))
-        return self._weighted_x_sum(self.w * self.y * dphi), self._weighted_gram(self.w * d2phi)
+        return self._gradient_hessian_from(*self.loss.dphi_d2phi(self.margins(beta)))
 
     def sandwich(self, beta, n_eff):
         """M^{-1} Q M^{-1} / n with M = mean(w phi'' x x'), Q = mean(w phi'^2 x x')."""
