@@ -148,8 +148,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         loss = self._resolve_loss()
         feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, ensure_min_samples=2)
-        check_classification_targets(y)
-        self.classes_ = np.sort(pd.unique(y))  # hashing, not np.unique's full sort of y
+        labels = pd.unique(y)  # hashing, not np.unique's full sort of y
+        # Two integer-valued numeric labels are binary targets by sklearn's own rules; anything else gets
+        # its check and messages (it costs more than a fit's ML start).
+        integral = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(labels == np.round(labels)))
+        if not (labels.size == 2 and integral):
+            check_classification_targets(y)
+        self.classes_ = np.sort(labels)
         if self.classes_.size != 2:
             kind = type_of_target(y)
             raise ValueError(
