@@ -118,10 +118,18 @@ class LinearMarginLoss:
     def gradient_hessian(self, beta):
         return self._gradient_hessian_from(*self.loss.dphi_d2phi(self.margins(beta)))
 
-    def sandwich(self, beta, n_eff):
-        """M^{-1} Q M^{-1} / n with M = mean(w phi'' x x'), Q = mean(w phi'^2 x x')."""
-        dphi, d2phi = self.loss.dphi_d2phi(self.margins(beta))
-        M = self._weighted_gram(self.w * d2phi)
+    def sandwich(self, beta, n_eff, hessian=None):
+        """M^{-1} Q M^{-1} / n with M = mean(w phi'' x x'), Q = mean(w phi'^2 x x').
+
+        ``hessian``: M when the caller has it (the solver's last Hessian at ``beta``), so that only
+        phi' is evaluated here.
+        """
+        m = self.margins(beta)
+        if hessian is None:
+            dphi, d2phi = self.loss.dphi_d2phi(m)
+            M = self._weighted_gram(self.w * d2phi)
+        else:
+            dphi, M = self.loss.dphi(m), np.asarray(hessian)
         Q = self._weighted_gram(self.w * dphi**2)
         Minv = np.linalg.pinv(M)
         return Minv @ Q @ Minv / np.asarray(n_eff)[..., None, None]

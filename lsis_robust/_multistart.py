@@ -32,6 +32,9 @@ RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # the estimate only for LR; for other losses it is a start and stops at this precision too.
 START_TOL = 1e-3
 TRIMMED_STEPS = 2
+# Far from a minimum a bounded loss is flat and its quadratic model overshoots: a non-convex loss moves at
+# most this share of the coefficients' size (at least 1) per Newton step.
+RELATIVE_STEP = 0.5
 
 
 def problem_for(loss, X, y_pm, w):
@@ -67,8 +70,10 @@ def _decreasing(loss):
 
 def continuation_path(loss):
     """Smoothing levels between LR and ``loss`` to follow from the ML fit, or [] without such a parameter."""
+    if loss.convex or not hasattr(loss, "alpha"):  # before get_params, which inspects the constructor
+        return []
     params = loss.get_params() if hasattr(loss, "get_params") else {}
-    if loss.convex or "alpha" not in params or not 0 < params["alpha"] < 1:
+    if "alpha" not in params or not 0 < params["alpha"] < 1:
         return []
     return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
 
@@ -106,6 +111,7 @@ class BatchFit:
     lr_separated: np.ndarray  # (B,) the sample is (quasi-)separated for LR
     ray_objective_limit: np.ndarray  # (B,) the objective's limit along the estimate's ray
     problem: LinearMarginLoss  # the minimised objective, for inference at the estimate
+    hessian: np.ndarray  # (B, d, d) the objective's Hessian at the estimate
 
 
 def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
@@ -140,9 +146,7 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
         starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         fits = []
         known = np.full((B, d), np.nan)
-        # Far from a minimum a bounded loss is flat and its quadratic model overshoots: a non-convex loss
-        # moves at most half the coefficients' size (at least 1) per step.
-        step_rel = None if loss.convex else 0.5
+        step_rel = None if loss.convex else RELATIVE_STEP
         for s, a in zip(starts, available):
             # A start that reaches a minimiser found from an earlier start adds nothing: stop it there.
             fit = newton_minimize(problem, s, tol=tol, max_iter=max_iter, known=known, max_step_rel=step_rel)
@@ -161,7 +165,8 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     separated = (lr_sep & _decreasing(loss)) | (limit < objective - 1e-9 * np.abs(objective))
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
-                    separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem)
+                    separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
+                    hessian=pick("hessian"))
 
 
 def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng):

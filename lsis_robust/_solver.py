@@ -25,6 +25,7 @@ class NewtonResult:
     converged: np.ndarray  # (B,) bool
     stalled: np.ndarray  # (B,) bool: no descent step found before convergence
     merged: np.ndarray  # (B,) bool: stopped on reaching the known minimiser ``known`` of its problem
+    hessian: np.ndarray  # (B, d, d) at ``beta``
 
 
 def _descent_directions(g, H):
@@ -151,4 +152,4 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         if halved.size:
             g[halved], H[halved] = (problem if halved.size == B else problem.take(halved)).gradient_hessian(beta[halved])
     return NewtonResult(beta=beta, objective=f, grad_max=np.abs(g).max(axis=1), n_iter=n_iter,
-                        converged=converged, stalled=stalled, merged=merged)
+                        converged=converged, stalled=stalled, merged=merged, hessian=H)

@@ -201,7 +201,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
-            self.covariance_ = fit.problem.sandwich(beta[None], n_eff)[0]
+            self.covariance_ = fit.problem.sandwich(beta[None], n_eff, hessian=fit.hessian)[0]
         else:
             self.covariance_ = fit.problem.model_based(beta[None], n_eff, loss.link)[0]
         return self

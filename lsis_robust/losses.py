@@ -207,13 +207,14 @@ class LR(MarginLoss):
         # _logistic_parts trimmed to what LR needs: the ML fit runs on every estimator fit.
         m = _as_float_array(m)
         e = np.exp(-np.abs(m))
-        big = 1.0 / (1.0 + e)
-        small = e * big
         phi = np.log1p(e)
         phi += np.maximum(-m, 0.0)
-        dphi = -np.where(m >= 0, small, big)
-        small *= big
-        return phi, dphi, small
+        big = 1.0 / (1.0 + e)
+        e *= big  # now min(sigma(m), sigma(-m))
+        dphi = np.where(m >= 0, e, big)
+        np.negative(dphi, out=dphi)
+        e *= big
+        return phi, dphi, e
 
     def rho(self, v):
         return _as_float_array(v).copy()
@@ -385,6 +386,9 @@ class _BoundedRhoLoss(MarginLoss):
 
     def dphi_d2phi(self, m):
         return tuple(self._evaluate(_as_float_array(m), value=False, order=2))
+
+    def dphi(self, m):
+        return self._evaluate(_as_float_array(m), value=False, order=1)[0]
 
     def _evaluate(self, m, value, order):
         """[phi if value] + [phi', phi''][:order] in one pass over the flattened margins m."""
