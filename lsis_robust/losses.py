@@ -400,14 +400,18 @@ class _BoundedRhoLoss(MarginLoss):
     # min/max(sigma(m), sigma(-m)) are 1/(1 + e^{-|m|}) and its complement, and v = w where m >= 0.
     @staticmethod
     def _sides(m):
-        """|m|, w, u, min and max of sigma(+-m), and the rows with m >= 0."""
+        """w, u, min and max of sigma(+-m), and the rows with m >= 0."""
         # Past |m| = 1e6 every term has underflowed (e^{-sqrt u} < 1e-434); capping there gives the
         # limits at +-inf instead of 0 * inf.
-        a = np.minimum(np.abs(m), 1e6)
-        e = np.exp(-a)
+        u = np.abs(m)
+        np.minimum(u, 1e6, out=u)
+        e = np.exp(-u)
         w = np.log1p(e)
-        big = 1.0 / (1.0 + e)
-        return a, w, w + a, e * big, big, m >= 0
+        u += w
+        big = e + 1.0
+        np.reciprocal(big, out=big)
+        e *= big
+        return w, u, e, big, m >= 0
 
     @staticmethod
     def _derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order):
@@ -491,7 +495,7 @@ class Bianco_Yohai(_BoundedRhoLoss):
     def _evaluate(self, m, value, order):
         shape = m.shape
         m = m.ravel()
-        _, w, u, small, big, pos = self._sides(m)
+        w, u, small, big, pos = self._sides(m)
         z_w, eta_w, psi_w, dpsi_w = self._side(w, big)
         z_u, eta_u, psi_u, dpsi_u = self._side(u if self.c > _LOG2 else None, small)  # u >= log 2
         out = [np.where(pos, z_w, z_u) + eta_w + eta_u] if value else []
@@ -550,19 +554,20 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         c = self.c
         sc = math.sqrt(c)
         ec = math.exp(-sc)
-        _, w, u, small, big, pos = self._sides(m)
+        w, u, small, big, pos = self._sides(m)
         u_past_kink_everywhere = c < _LOG2
         s_u = np.sqrt(u if u_past_kink_everywhere else np.maximum(u, c))
+        if u_past_kink_everywhere:
+            del u
         es_u = np.exp(-s_u)
         if u_past_kink_everywhere:
             idx = np.flatnonzero(w > c)  # the few rows with w past the kink
-            s_w = np.full_like(m, sc)
-            s_w[idx] = np.sqrt(w[idx])
+            s_w_idx = np.sqrt(w[idx])
             es_w = np.full_like(m, ec)
-            es_w[idx] = np.exp(-s_w[idx])
+            es_w[idx] = np.exp(-s_w_idx)
         else:  # w <= log 2 <= c: psi(w) is the constant e^{-sqrt c}
             idx = None
-            s_w, es_w = sc, ec
+            es_w = ec
         out = []
         if order:
             dpsi_u = es_u / s_u
@@ -573,7 +578,7 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
                 dpsi_w = 0.0
             else:
                 dpsi_w = np.zeros_like(m)
-                dpsi_w[idx] = -0.5 * es_w[idx] / s_w[idx]
+                dpsi_w[idx] = -0.5 * es_w[idx] / s_w_idx
             out += self._derivatives_from_sides(pos, small, big, es_w, es_u, dpsi_w, dpsi_u, order)
             del dpsi_u, dpsi_w
         if value:
@@ -585,7 +590,7 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
             erfc(tails, out=tails)
             tails += tail_at_kink
             if idx is not None and idx.size:
-                tails[idx] += erfc(0.5 + s_w[idx]) - tail_at_kink
+                tails[idx] += erfc(0.5 + s_w_idx) - tail_at_kink
             tails *= -0.5 * math.exp(0.25) * math.sqrt(math.pi)
             # zeta1(v): v = w where m >= 0 (linear unless w is past the kink), v = u elsewhere
             zeta = s_u + 1.0
@@ -596,8 +601,8 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
                 np.copyto(zeta, u * ec, where=u <= c)
             np.copyto(zeta, w * ec, where=pos)
             if idx is not None and idx.size:
-                upper_w = idx[pos[idx]]
-                zeta[upper_w] = upper_const - 2 * es_w[upper_w] * (1 + s_w[upper_w])
+                upper = pos[idx]  # rows with v = w past the kink
+                zeta[idx[upper]] = upper_const - 2 * es_w[idx[upper]] * (1 + s_w_idx[upper])
             tails += zeta
             del zeta
             es_u *= small
