@@ -7,10 +7,11 @@ the simulation studies (thousands of problems at once):
 2. convex losses other than LR: one start at zero (Newton then stays in the
    row space of the design, the minimum-norm solution when it is rank
    deficient);
-3. non-convex losses: the ML fit, a trimmed ML start (two Newton steps of LR
-   without the 10% by weight worst-fitted rows, from the ML fit: a start that
-   outliers have not pulled), a continuation path from LR over the smoothing
-   level, and optional random starts around the ML fit;
+3. non-convex losses: the ML fit, a trimmed ML fit (LR refitted without the
+   10% by weight worst-fitted rows, a start that outliers have not pulled; on
+   small data it can be separable, and its diverging direction is then the
+   ray along which a bounded loss falls), a continuation path from LR over
+   the smoothing level, and optional random starts around the ML fit;
 4. the estimate: among converged starts the lowest objective (then the
    earliest start); a minimiser at infinity (separation, or a bounded loss
    whose objective keeps falling along the estimate's ray) is flagged.
@@ -31,7 +32,6 @@ RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
 # the estimate only for LR; for other losses it is a start and stops at this precision too.
 START_TOL = 1e-3
-TRIMMED_STEPS = 2
 # Far from a minimum a bounded loss is flat and its quadratic model overshoots: a non-convex loss moves at
 # most this share of the coefficients' size (at least 1) per Newton step.
 RELATIVE_STEP = 0.5
@@ -162,7 +162,11 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     pick = lambda attr: np.stack([getattr(f, attr) for f in fits], axis=1)[rows, best]  # noqa: E731
     beta, objective, newton_conv = pick("beta"), obj[rows, best], conv[rows, best]
     limit = ray_limit(problem, beta)
-    separated = (lr_sep & _decreasing(loss)) | (limit < objective - 1e-9 * np.abs(objective))
+    # The limit at or below the objective: a better point lies further out along the ray, or the estimate
+    # already sits where the objective has flattened to its limit (Newton stops there on a vanishing
+    # gradient, at coefficients of arbitrary size). Either way no finite minimiser was found.
+    at_infinity = (limit <= objective + 1e-9 * np.abs(objective)) & np.any(beta != 0, axis=1)
+    separated = (lr_sep & _decreasing(loss)) | at_infinity
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
@@ -180,10 +184,8 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
     if ok.any():
         idx = np.flatnonzero(ok)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
-        # Two steps leave the outliers' pull; the trimmed fit itself would overshoot on clean data, where
-        # dropping the worst-fitted rows drops the misclassified ones and inflates the coefficients.
         trimmed[idx] = newton_minimize(lr_problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
-                                       tol=max(tol, START_TOL), xtol=START_TOL, max_iter=TRIMMED_STEPS).beta
+                                       tol=max(tol, START_TOL), xtol=START_TOL, max_iter=max_iter).beta
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)
