@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
-from ._multistart import fit_batch
+from ._multistart import _decreasing, fit_batch
 from .losses import LR, MarginLoss, get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights"]
@@ -194,14 +194,16 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
                 ConvergenceWarning, stacklevel=3)
         if fit.separated[0]:
-            if fit.lr_separated[0]:
-                reason = "the data are (quasi-)separated, and this loss decreases in the margin"
+            if fit.lr_separated[0] and _decreasing(loss):
+                reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
+                          "minimiser exists")
             else:
-                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (below "
-                          f"{self.objective_:.6g}) as the coefficients grow along the estimate's direction "
-                          "(separation for this loss)")
-            warnings.warn(f"{loss!r}: {reason}; no finite minimiser exists, and the coefficients returned are "
-                          "finite but arbitrary in size", ConvergenceWarning, stacklevel=3)
+                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
+                          f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
+                          "direction (separation for this loss); the starts found no finite minimiser (more "
+                          "starts, n_starts, may)")
+            warnings.warn(f"{loss!r}: {reason}, and the coefficients returned are finite but arbitrary in size",
+                          ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":

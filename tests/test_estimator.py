@@ -119,6 +119,26 @@ def test_separation_warns_and_stays_finite():
     assert est.converged_
 
 
+def test_estimate_on_the_plateau_at_infinity_is_flagged():
+    # On vaso the MLSLR objective keeps falling along the trimmed fit's separating direction and flattens
+    # to its ray limit: Newton stops on a vanishing gradient at coefficients in the hundreds, which is
+    # no finite minimiser and must not be reported as converged.
+    data = load_vaso()
+    with pytest.warns(ConvergenceWarning, match="decreases towards"):
+        est = RobustLogisticRegression(loss="mlslr", alpha=0.2).fit(data.X, data.y)
+    assert not est.converged_
+    Z = np.column_stack([np.ones(len(data.y)), data.X.to_numpy()])
+    problem = LinearMarginLoss(est.loss_, Z, 2.0 * data.y - 1, np.ones(len(data.y)))
+    beta = est.params_[None]
+    assert np.abs(beta).max() > 100
+    flat = [problem.objective(t * beta)[0] for t in (1.0, 2.0, 10.0)]
+    np.testing.assert_allclose(flat, est.objective_, rtol=1e-9)
+    # CH keeps a finite minimiser on the same data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert RobustLogisticRegression(loss="ch").fit(data.X, data.y).converged_
+
+
 def test_predictions_and_probability_models():
     X, y = _logistic_sample(500, np.array([0.0, 3.0]), seed=2)
     labels = np.where(y == 1, "yes", "no")
