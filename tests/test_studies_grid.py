@@ -62,6 +62,21 @@ def test_cache_resumes_and_results_are_atomic(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 
 
+def test_cache_is_not_reused_by_changed_code(tmp_path, monkeypatch):
+    import lsis_robust.studies._grid as grid
+
+    fingerprint = grid.code_fingerprint()
+    assert len(fingerprint) == 64 and int(fingerprint, 16) >= 0
+    tasks = [Task((i,), {"i": i}) for i in range(3)]
+    run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
+    _calls.clear()
+    run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
+    assert _calls == []  # same code: every task comes from the cache
+    monkeypatch.setattr(grid, "code_fingerprint", lambda: "edited source")
+    run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
+    assert sorted(_calls) == [0, 1, 2]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(methods=["nope"]), "not a valid loss spec"),
     (dict(protocol="fast"), "protocol"),

@@ -8,12 +8,15 @@ number of jobs or on the backend.  BLAS runs single-threaded inside each
 task so that no reduction order depends on how many threads a worker got.
 
 Finished tasks are pickled atomically into ``cache_dir`` under a name that
-hashes the function, the task's parameters and the master seed, so an
-interrupted sweep resumes where it stopped and a changed configuration
-never reuses stale results.
+hashes the function, the task's parameters, the master seed and the
+package's source code, so an interrupted sweep resumes where it stopped and
+neither a changed configuration nor changed code reuses stale results.
+(A user's loss loaded from a file is named by its spec, not its content:
+clear the cache after editing it.)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import pickle
@@ -79,6 +82,17 @@ def check_backend(backend, n_jobs, scheduler):
         raise ValueError(f"cannot reach the dask scheduler at {scheduler!r}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=None)
+def code_fingerprint() -> str:
+    """A hash of every source file of the package: results cached by other code are not reused."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", scheduler=None, cache_dir=None,
              progress=True, desc="tasks"):
     """Run ``func(params, seed_sequence)`` for every task; return the results in task order.
@@ -96,7 +110,8 @@ def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", schedule
     client = check_backend(backend, n_jobs, scheduler)
     name = f"{func.__module__}.{func.__qualname__}"
     cache = Path(cache_dir) if cache_dir is not None else None
-    paths = [cache / f"{_digest([name, t.key, t.params, int(master_seed)]).hex()[:32]}.pkl" if cache else None
+    code = code_fingerprint() if cache else None
+    paths = [cache / f"{_digest([name, t.key, t.params, int(master_seed), code]).hex()[:32]}.pkl" if cache else None
              for t in tasks]
     results = [None] * len(tasks)
     todo = []
