@@ -37,10 +37,11 @@ def _descent_directions(g, H):
     rounding noise along its null space.
     """
     lam, V = np.linalg.eigh(H)
+    positive_definite = lam[..., 0] > 0
     lam = np.abs(lam)
     keep = lam > 1e-10 * np.maximum(lam.max(axis=-1, keepdims=True), 1e-300)
     coords = np.einsum("bji,bj->bi", V, g) / np.where(keep, lam, 1.0) * keep
-    return -np.einsum("bij,bj->bi", V, coords)
+    return -np.einsum("bij,bj->bi", V, coords), positive_definite & keep.all(axis=-1)
 
 
 def _armijo(f_trial, f, step, slope, armijo):
@@ -56,14 +57,16 @@ def _near(beta, known, rtol):
 
 
 def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, max_step_rel=None,
-                    armijo=1e-4, max_halvings=40, known=None, known_rtol=1e-4) -> NewtonResult:
+                    armijo=1e-4, max_halvings=40, known=None, known_rtol=1e-4, predict_rtol=1e-2) -> NewtonResult:
     """Minimise ``problem`` (a :class:`LinearMarginLoss`) from the starts ``beta0`` (B, d).
 
     ``known`` (B, d), NaN where unknown, holds minimisers already found for
-    each problem (from other starts): an iterate that comes within
-    ``known_rtol`` of one, or whose Newton step lands there, is in its basin
-    of quadratic convergence, so Newton would only reproduce it; it stops
-    there, marked ``merged``.
+    each problem (from other starts).  An iterate within ``known_rtol`` of
+    one, or where the Hessian is positive definite and the Newton step (the
+    minimiser of the local quadratic model) lands within ``predict_rtol`` of
+    one, is on its way there: a second minimiser that close would differ in
+    the objective only at second order.  Newton would only reproduce the
+    known one, so the start stops, marked ``merged``.
 
     ``max_step`` caps the largest coordinate change of one iteration, so a
     nearly flat bounded loss cannot throw an iterate to infinity in one step,
@@ -89,7 +92,7 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         # With every problem active (always so for one fit) the arrays are used whole, not gathered.
         everyone = active.size == B
         ga, fa, ba = (g, f, beta) if everyone else (g[active], f[active], beta[active])
-        p = _descent_directions(ga, H if everyone else H[active])
+        p, convex_here = _descent_directions(ga, H if everyone else H[active])
         # Converged: a small gradient and a Newton step that no longer moves the coefficients (a small
         # gradient alone is not enough where the Hessian is tiny), or a gradient at rounding level.
         gmax = np.abs(ga).max(axis=1)
@@ -97,9 +100,8 @@ def newton_minimize(problem, beta0, *, tol=1e-8, xtol=1e-9, max_iter=100, max_st
         done = ((gmax <= tol) & (np.abs(p).max(axis=1) <= xtol * (1 + size))) | (gmax <= 1e-3 * tol)
         converged[active[done]] = True
         if known is not None:
-            # Newton's prediction is as good a witness as the iterate itself, one pass earlier.
             ka = known[active]
-            near = _near(ba + p, ka, known_rtol) | _near(ba, ka, known_rtol)
+            near = (convex_here & _near(ba + p, ka, predict_rtol)) | _near(ba, ka, known_rtol)
             merged[active[near & ~done]] = True
             done |= near
         if done.any():
