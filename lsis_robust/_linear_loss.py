@@ -6,9 +6,13 @@ the objective of problem b is
     f_b(beta_b) = sum_i w_bi phi(y_bi x_bi' beta_b) / sum_i w_bi,
 
 with gradient sum_i w phi'(m) y x / W and Hessian sum_i w phi''(m) x x' / W.
-X is either (n, d), shared by every problem (starts on one data set), or
-(B, n, d), one data set per problem (trials, contamination points); y and w
-are (n,) or (B, n) alike.  Nothing of size n x n is formed.
+X is either (n, d), shared by every problem (starts on one data set, or the
+robustness grid's nominal rows and contamination points, each problem
+weighting only its own point), or (B, n, d), one data set per problem
+(trials); y and w are (n,) or (B, n) alike.  With a shared design and small
+d the Gram matrices of all problems come from one product with the stored
+outer products x x' (n x d^2 values), which is what makes thousands of
+problems on one sample cheap.  Nothing of size n x n is formed.
 """
 from __future__ import annotations
 
@@ -147,29 +151,3 @@ class LinearMarginLoss:
         A = self._weighted_gram(self.w * (p * loss.dphi(s) ** 2 + (1 - p) * loss.dphi(-s) ** 2))
         Binv = np.linalg.pinv(B)
         return Binv @ A @ Binv / np.asarray(n_eff)[..., None, None]
-
-
-class SharedDesignLoss(LinearMarginLoss):
-    """One design X (n, d) shared by B problems whose labels and weights (B, n) differ.
-
-    The robustness grid puts the nominal rows and every contamination point
-    in one design; problem b gives weight only to its own point, so the
-    nominal rows are stored once for all problems.  Gram matrices come from
-    one product with the stored outer products x x' (n x d^2 values), whatever d.
-    """
-
-    def __init__(self, loss, X, y, w):
-        super().__init__(loss, X, y, w)
-        if self.X.ndim != 2 or self.y.ndim != 2 or self.w.shape != self.y.shape or self.y.shape[1] != self.X.shape[0]:
-            raise ValueError("SharedDesignLoss needs X (n, d) with labels and weights of shape (B, n)")
-        self._outer_products()
-
-    def take(self, idx):
-        sub = object.__new__(SharedDesignLoss)
-        sub.loss, sub.shared, sub.X, sub._derived = self.loss, True, self.X, self._derived
-        sub.y, sub.w = self.y[idx], self.w[idx]
-        return sub
-
-    def _weighted_gram(self, coef):
-        d = self.X.shape[1]
-        return (coef @ self._outer_products()).reshape(-1, d, d)

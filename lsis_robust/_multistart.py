@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._linear_loss import LinearMarginLoss, SharedDesignLoss
+from ._linear_loss import LinearMarginLoss
 from ._solver import newton_minimize
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "problem_for", "ray_limit", "continuation_path"]
+__all__ = ["BatchFit", "fit_batch", "ray_limit", "continuation_path"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -35,19 +35,6 @@ START_TOL = 1e-3
 # Far from a minimum a bounded loss is flat and its quadratic model overshoots: a non-convex loss moves at
 # most this share of the coefficients' size (at least 1) per Newton step.
 RELATIVE_STEP = 0.5
-
-
-def problem_for(loss, X, y_pm, w):
-    """The batched problem for labels/weights (B, n): one stored design when X is (n, d), else (B, n, d).
-
-    With a shared design and small d, the Gram matrices come from one
-    product with the stored outer products x x' (n x d^2 values), which is
-    what makes thousands of problems on one sample cheap.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 2 and np.ndim(y_pm) == 2 and np.shape(y_pm)[0] > 1 and X.shape[1] ** 2 <= 16:
-        return SharedDesignLoss(loss, X, y_pm, w)
-    return LinearMarginLoss(loss, X, y_pm, w)
 
 
 def ray_limit(problem, beta):
@@ -129,7 +116,7 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     if np.any(w < 0) or not np.all(w.sum(axis=1) > 0):
         raise ValueError("weights must be non-negative with a positive sum in every problem")
     B = y_pm.shape[0]
-    lr_problem = problem_for(LR(), X, y_pm, w)
+    lr_problem = LinearMarginLoss(LR(), X, y_pm, w)
     d = lr_problem.n_features
     lr_tol, lr_xtol = (tol, 1e-9) if isinstance(loss, LR) else (max(tol, START_TOL), START_TOL)
     lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)

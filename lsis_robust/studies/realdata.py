@@ -7,7 +7,7 @@ held-out margin) and log-loss, and the observations each method downweights
 (its weight phi'(m) / phi_LR'(m) = psi(v)/v at the full-data fit).
 
 The held-out fits of a method are one batched fit: the design is
-shared and each problem gives weight 0 to its held-out rows (SharedDesignLoss), with the
+shared and each problem gives weight 0 to its held-out rows (one LinearMarginLoss), with the
 same starts as the estimator.  Breast-cancer covariates are standardised
 (30 features on very different scales).
 """

@@ -7,7 +7,7 @@ nominal rows are drawn once per (beta, trial) and shared by every
 contamination point, label and method, so the 2 x 201 problems of one
 method are fitted together on one design holding the nominal rows and all
 contamination points, each problem giving weight k to its own point and 0
-to the others (:class:`~lsis_robust._linear_loss.SharedDesignLoss`).
+to the others (one :class:`~lsis_robust._linear_loss.LinearMarginLoss`).
 The test misclassification rate is exact in the same way:
 ((m - k_m) * nominal test error + k_m * [point misclassified]) / m.
 
