@@ -379,19 +379,24 @@ class _BoundedRhoLoss(MarginLoss):
         self.c = _validate_c(c)
 
     def phi(self, m):
-        return self._evaluate(_as_float_array(m), value=True, order=0)[0]
+        return self._evaluated(m, value=True, order=0)[0]
 
     def derivatives(self, m):
-        return tuple(self._evaluate(_as_float_array(m), value=True, order=2))
+        return tuple(self._evaluated(m, value=True, order=2))
 
     def dphi_d2phi(self, m):
-        return tuple(self._evaluate(_as_float_array(m), value=False, order=2))
+        return tuple(self._evaluated(m, value=False, order=2))
 
     def dphi(self, m):
-        return self._evaluate(_as_float_array(m), value=False, order=1)[0]
+        return self._evaluated(m, value=False, order=1)[0]
+
+    def _evaluated(self, m, value, order):
+        m = _as_float_array(m)
+        # _evaluate works on a flat vector: the rows past the kink are picked out by flat index
+        return [part.reshape(m.shape)[()] for part in self._evaluate(m.ravel(), value, order)]
 
     def _evaluate(self, m, value, order):
-        """[phi if value] + [phi', phi''][:order] in one pass over the flattened margins m."""
+        """[phi if value] + [phi', phi''][:order] in one pass over the 1-d margins m."""
         raise NotImplementedError
 
     # The solver evaluates these losses many times per fit, so they are computed from
@@ -493,15 +498,13 @@ class Bianco_Yohai(_BoundedRhoLoss):
                 np.where(inside, -1.0 / c, 0.0))
 
     def _evaluate(self, m, value, order):
-        shape = m.shape
-        m = m.ravel()
         w, u, small, big, pos = self._sides(m)
         z_w, eta_w, psi_w, dpsi_w = self._side(w, big)
         z_u, eta_u, psi_u, dpsi_u = self._side(u if self.c > _LOG2 else None, small)  # u >= log 2
         out = [np.where(pos, z_w, z_u) + eta_w + eta_u] if value else []
         if order:
             out += self._derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order)
-        return [part.reshape(shape)[()] for part in out]
+        return out
 
 
 class Croux_Haesbroeck(_BoundedRhoLoss):
@@ -549,8 +552,6 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         # that dominates the cost is evaluated about once per row, not twice. Arrays are updated in place
         # and dropped once dead: the solver calls this many times, and each n-vector kept alive is heap
         # that a fit has to fault in afresh.
-        shape = m.shape
-        m = m.ravel()  # the rows where w is past the kink are picked out by flat index
         c = self.c
         sc = math.sqrt(c)
         ec = math.exp(-sc)
@@ -609,7 +610,7 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
             tails += es_u
             tails += big * es_w
             out.insert(0, tails)
-        return [part.reshape(shape)[()] for part in out]
+        return out
 
 
 # ---------------------------------------------------------------- registry
