@@ -53,7 +53,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.samples < 1 or args.random < 1:
         parser.error("--samples and --random must be >= 1")
-    losses = {name: parse_loss_spec(name) for name in args.losses}
+    try:
+        losses = {name: parse_loss_spec(name) for name in args.losses}
+    except (ValueError, TypeError) as exc:
+        parser.error(f"--losses: {exc}")
     misses = dict.fromkeys(losses, 0)
     seconds = dict.fromkeys(losses, 0.0)
     rng = np.random.default_rng(args.seed)
