@@ -1,8 +1,13 @@
 """scripts/bench_starts.py: it runs, and its reference fit (defaults plus random starts) is never worse."""
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from lsis_robust._multistart import fit_batch
+from lsis_robust.losses import get_loss
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_starts.py"
 
@@ -14,12 +19,32 @@ def _module():
     return module
 
 
-def test_reports_misses_per_loss(capsys):
-    assert _module().main(["--samples", "4", "--random", "2", "--seed", "3"]) == 0
+def test_reports_the_misses_that_the_fits_give(capsys):
+    bench = _module()
+    assert bench.main(["--samples", "6", "--random", "3", "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    for name in ("ch", "by"):
+    # the same samples and fits, counted here
+    rng = np.random.default_rng(3)
+    expected = {"ch": 0, "by": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(6):
+            sample = bench.contaminated_sample(rng)
+            y_pm = (2.0 * sample.y - 1)[None]
+            for name in expected:
+                default = fit_batch(get_loss(name), sample.X, y_pm, np.ones_like(y_pm))
+                ref = fit_batch(get_loss(name), sample.X, y_pm, np.ones_like(y_pm), n_random=3,
+                                rng=np.random.default_rng(1))
+                assert ref.objective[0] <= default.objective[0] + 1e-12  # more starts never do worse
+                expected[name] += bool(ref.converged[0] and default.objective[0] > ref.objective[0] + 1e-9)
+    for name, count in expected.items():
         line = next(line for line in out.splitlines() if line.strip().startswith(f"{name}:"))
-        assert 0 <= int(line.split("minimum in")[1].split()[0]) <= 4
+        assert int(line.split("minimum in")[1].split()[0]) == count
+
+
+def test_bad_loss_spec_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        _module().main(["--losses", "nope"])
 
 
 def test_contaminated_samples_are_reproducible_and_binary():
