@@ -83,7 +83,7 @@ _LOG2 = math.log(2.0)
 def _as_float_array(m, what="margins"):
     """m as float64; NaN raises (a NaN margin is a bug upstream, not a value to propagate), +-inf are limits."""
     raw = np.asarray(m)
-    if raw.dtype.kind == "O":
+    if raw.dtype.kind == "O" and m is not None:  # None would become NaN
         try:
             raw = raw.astype(np.float64)
         except (TypeError, ValueError):
@@ -283,7 +283,7 @@ class LSLR(MarginLoss):
         lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
         a = self.alpha / 2
         # log sigma(-m) = -inf at m = +inf: with a = 0 its term is absent, not 0 * inf
-        phi = -(1 - a) * lsp - a * lsn if a > 0 else -lsp
+        phi = -((1 - a) * lsp if a < 1 else 0.0) - (a * lsn if a > 0 else 0.0)
         return phi, -(1 - a) * sn + a * sp, s2
 
     def rho(self, v):
@@ -291,8 +291,11 @@ class LSLR(MarginLoss):
         a = self.alpha / 2
         if a == 0:
             return v.copy()
-        with np.errstate(divide="ignore"):  # v = 0 is m = +inf, where rho is +inf
-            return (1 - a) * v - a * np.log(-np.expm1(-v))
+        # log(1 - e^{-v}): log1p keeps the e^{-v} tail for large v, expm1 the small-v end;
+        # v = 0 is m = +inf, where rho is +inf
+        with np.errstate(divide="ignore"):
+            log_1m = np.where(v > _LOG2, np.log1p(-np.exp(-v)), np.log(-np.expm1(-np.minimum(v, _LOG2))))
+        return ((1 - a) * v if a < 1 else 0.0) - a * log_1m  # alpha = 2: no v term, not 0 * inf at v = inf
 
     def weight(self, m):
         """(1 - alpha/2) - (alpha/2) e^m; below the float range (-inf) for alpha > 0 and m past about 709."""

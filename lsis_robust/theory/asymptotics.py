@@ -90,7 +90,8 @@ def kink_margins(loss) -> np.ndarray:
     if declared is not None:
         return np.asarray(declared() if callable(declared) else declared, dtype=np.float64).ravel()
     if hasattr(loss, "psi") and hasattr(loss, "c"):
-        m_c = -math.log(math.expm1(float(loss.c)))  # -log sigma(m_c) = c
+        c = float(loss.c)
+        m_c = -c - math.log(-math.expm1(-c))  # -log sigma(m_c) = c, i.e. m_c = -log(e^c - 1), without overflow
         return np.array([m_c, -m_c])
     return np.empty(0)
 
