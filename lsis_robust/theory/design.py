@@ -32,10 +32,10 @@ __all__ = ["GaussianDesign", "nominal_design", "IntegrationError", "Moments"]
 
 _HALF_WIDTH = 10.0  # standard normal tail beyond 10 is < 1e-22
 # Largest score scale the engine is checked for (tests/test_theory_validation.py compares it with mpmath
-# quadrature up to here): sd(beta'X) <= 1e6, and |E beta'X| <= 700 so that sigma(t) sigma(-t) ~ e^{-|t|}
+# quadrature up to here): sd(beta'X) <= 1e6, and |E beta'X| <= 230 so that A ~ e^{-3|t|} (LSQLR, MLSLR)
 # and the covariance ~ e^{|t|} stay normal float64 numbers.
 MAX_SCORE_SD = 1e6
-MAX_SCORE_MEAN = 700.0
+MAX_SCORE_MEAN = 230.0
 _ORDER = 20
 _BASE_PANELS = {1: 16, 2: 6}
 _MAX_LEVEL = {1: 7, 2: 4}
