@@ -17,8 +17,8 @@ copied or renamed onto another task's file is not believed.  Entries are
 read with ``allow_pickle=False``: a cache file can hold numbers, never code.
 An entry that is unreadable (truncated, garbage, a pickle) or keyed to
 another task is recomputed and overwritten, with a :class:`CacheWarning`
-naming the file.  (A user's loss loaded from a file is named by its spec,
-not its content: clear the cache after editing it.)
+naming the file.  (The study grids put a hash of a user loss's source file
+into its tasks' parameters, so editing that file recomputes its cells.)
 """
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from ..contamination import check_rate, sample_nominal
 from ._grid import CacheWarning, Task, code_fingerprint, run_grid
-from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, predict_pm, resolve_methods
+from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, loss_source_digest, predict_pm, \
+    resolve_methods
 
 __all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "DEFAULT_BETAS",
            "DEFAULT_XC2", "population_curves", "stored_population_curves", "comparable_other_protocol"]
@@ -108,8 +109,9 @@ def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=
         raise ValueError("the robustness study uses x_c = (1, x_c2): every beta must have 2 entries")
     return [Task(key=(list(b), spec, t), seed_key=(list(b), t),
                  params=dict(beta=list(b), method=spec, trial=t, eps=eps, xc2=xc2, y_cs=y_cs, n=n, m=m,
-                             protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device))
-            for b in betas for spec in losses for t in range(n_trials)]
+                             protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device,
+                             loss_source=loss_source_digest(loss)))
+            for b in betas for spec, loss in losses.items() for t in range(n_trials)]
 
 
 def summarise_robustness(tasks, results) -> pd.DataFrame:
