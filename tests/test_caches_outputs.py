@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 import stat
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -133,8 +134,6 @@ def test_population_of_other_eps_and_methods_is_not_reused(tmp_path):
     pd.testing.assert_frame_equal(pop, expected, check_dtype=False, rtol=1e-12)
     # The same inputs again: reused, no warning, no change.
     before = (out / "population.csv").read_bytes()
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(ROB + ["--out", str(out), "--methods", "lr,lsqlr", "--eps", "0.2", "--no-cache"]) == 0

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
