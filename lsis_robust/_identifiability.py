@@ -86,24 +86,41 @@ def aliased_columns(Z, w, tol=ALIAS_TOL):
     """Boolean mask of the columns of ``Z`` that lie in the span of earlier kept columns (rows with w > 0)."""
     Zp = np.asarray(Z, dtype=np.float64)[np.asarray(w) > 0]
     n, d = Zp.shape
-    aliased = np.zeros(d, dtype=bool)
-    Q = np.empty((n, 0))
-    for j in range(d):
-        col = Zp[:, j]
-        scale = np.abs(col).max(initial=0.0)
-        if scale == 0.0:
-            aliased[j] = True
-            continue
-        col = col / scale  # no overflow in the norm for huge columns, no underflow for tiny ones
-        norm = np.linalg.norm(col)
-        res = col - Q @ (Q.T @ col)
-        res -= Q @ (Q.T @ res)
+    scale = np.abs(Zp).max(axis=0)
+    zero = scale == 0.0
+    Zs = Zp / np.where(zero, 1.0, scale)  # unit maximum magnitude: no overflow or underflow in the norms
+    if not zero.any() and _clearly_full_rank(Zs):
+        return zero
+    aliased = zero.copy()
+    Q = np.empty((n, d))
+    k = 0
+    for j in np.flatnonzero(~zero):
+        col = Zs[:, j]
+        res = col - Q[:, :k] @ (Q[:, :k].T @ col)
+        res -= Q[:, :k] @ (Q[:, :k].T @ res)  # the second pass makes classical Gram-Schmidt as exact as QR
         r = np.linalg.norm(res)
-        if r <= tol * norm:
+        if r <= tol * np.linalg.norm(col):
             aliased[j] = True
         else:
-            Q = np.column_stack([Q, res / r])
+            Q[:, k] = res / r
+            k += 1
     return aliased
+
+
+def _clearly_full_rank(Zs):
+    """A cheap sufficient test: every column's relative residual on the earlier ones exceeds 1e-4.
+
+    Those residuals are the diagonal of the Cholesky factor of the Gram matrix divided by the column
+    norms; its rounding error in a squared residual is about d n eps of the squared norm, far below
+    1e-8, so a pass here is a pass of the exact sequential test with tolerance 1e-7.  Anything closer
+    goes to the Gram-Schmidt loop.
+    """
+    gram = Zs.T @ Zs
+    try:
+        chol = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(chol) ** 2 > 1e-8 * np.diag(gram)))
 
 
 def infimum_side(loss):
@@ -135,13 +152,17 @@ def _no_separation_certificate(A, lam):
     Such multipliers prove that no direction separates any row.  The fitted loss supplies lam at its
     stationary point (lam_i = -w_i phi'(m_i) sums the rows to the gradient, about 0); the smallest
     correction in lam's metric that removes the residual is lam_i (1 - a_i'u) with u the weighted
-    least-squares solution of A u = 1.  Accepted only with every lam_i at least 1e-8 of the largest
-    (so the solve is well conditioned) and every correction at most half of lam_i.
+    least-squares solution of A u = 1.  Accepted only with every lam_i at least 1e-8 of the largest,
+    a weighted Gram matrix A' diag(lam) A of condition number at most 1e12 (so that u is accurate to
+    far better than the margin of the test) and every correction at most half of lam_i.
     """
     if not np.all(np.isfinite(lam)) or lam.min(initial=np.inf) < 1e-8 * lam.max(initial=0.0) or lam.max() <= 0:
         return False
-    root = np.sqrt(lam / lam.max())
-    u = np.linalg.lstsq(A * root[:, None], root, rcond=None)[0]
+    lam = lam / lam.max()
+    gram = (A * lam[:, None]).T @ A
+    if np.linalg.cond(gram) > 1e12:  # u's rounding error could then be of the size of the test below
+        return False
+    u = np.linalg.solve(gram, A.T @ lam)
     return bool(np.all(np.abs(A @ u) <= 0.5))
 
 
