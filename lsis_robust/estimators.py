@@ -82,6 +82,31 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState or None
         Seeds the random starts and the MCD.
 
+    Notes
+    -----
+    Before fitting, columns of the design (intercept first) that lie in the
+    span of earlier columns on the rows of positive weight are *aliased*, as
+    in R's ``glm`` (relative tolerance 1e-7, the earlier column of a collinear
+    pair is kept): an :class:`AliasedColumnsWarning` names them, the fit uses
+    the other columns, and their coefficients are 0 with NaN standard errors.
+
+    After fitting, losses whose phi approaches its infimum only as the margin
+    grows (LR, LSQLR, MLSLR, BY and CH among the built-in ones; a property of
+    phi, not of the name) are checked for (quasi-)complete separation by
+    Konis's linear program (:mod:`lsis_robust._identifiability`).  Separated
+    data then have no finite minimiser, bounded losses included: moving along
+    the separating direction lowers the loss of every separated row towards the
+    infimum and leaves the others unchanged.  Newton stops where phi' has
+    underflowed (coefficients of 14-24 on the issue's example) and would report
+    convergence; instead a :class:`~sklearn.exceptions.ConvergenceWarning`
+    names the infinite coefficients, ``converged_`` is False and their
+    standard errors are inf (z and p NaN).  The other coefficients are the
+    limits of the fit on the rows the direction leaves on its hyperplane.
+    LSLR with alpha > 0 grows for large margins and keeps a finite minimiser on
+    separated data.  A bounded loss can also have no finite minimiser without
+    separation (its objective flattening along the estimate's ray, MLSLR on
+    vaso); that case keeps its own warning and ``converged_ = False``.
+
     Attributes
     ----------
     coef_ : ndarray (1, n_features)
@@ -98,6 +123,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         Covariance of (intercept, coef), intercept first when fitted.
     weights_ : ndarray (n_samples,)
         Observation weights used (sample_weight times MCD weights).
+    aliased_ : ndarray of bool (n_params,)
+        Aliased coefficients (fixed at 0), intercept first when fitted.
+    separation_ : Separation or None
+        None unless separated data leave this loss without a finite minimiser;
+        then ``direction`` (a separating direction over the coefficients),
+        ``infinite`` (bool mask of the coefficients that diverge) and ``rows``
+        (bool mask of the separated rows).
     """
 
     def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, solver="newton",

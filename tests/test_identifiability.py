@@ -64,15 +64,10 @@ def test_quasi_separation_names_the_infinite_coefficient(loss, kw):
     beta = est.params_[None]
     along = [problem.objective(beta + t * est.separation_.direction)[0] for t in (1e2, 1e4)]
     assert along[0] < est.objective_ and along[1] < est.objective_
-
-
-def test_quasi_separation_lr_keeps_the_overlap_fit():
-    # The finite coefficients of LR are those of the fit on the rows the direction leaves on the hyperplane.
-    X, y = _quasi_separated()
-    est, _ = _fit(X, y)
-    overlap = X["d"] == 0
-    ref = sm.Logit(y[overlap], sm.add_constant(X.loc[overlap, ["x"]])).fit(disp=0, tol=1e-12)
-    np.testing.assert_allclose(est.params_[:2], ref.params.to_numpy(), atol=1e-6)
+    if loss == "lr":  # the finite coefficients are the fit on the rows the direction leaves on the hyperplane
+        overlap = X["d"] == 0
+        ref = sm.Logit(y[overlap], sm.add_constant(X.loc[overlap, ["x"]])).fit(disp=0, tol=1e-12)
+        np.testing.assert_allclose(est.params_[:2], ref.params.to_numpy(), atol=1e-6)
 
 
 def test_smoothed_loss_keeps_a_finite_minimiser_on_separated_data():
