@@ -12,10 +12,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
+from ._identifiability import AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side
 from ._multistart import _decreasing, fit_batch
 from .losses import LR, MarginLoss, get_loss
 
-__all__ = ["RobustLogisticRegression", "mcd_weights"]
+__all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 
 
 def mcd_weights(X, random_state=None, quantile=0.975):
@@ -81,6 +82,31 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState or None
         Seeds the random starts and the MCD.
 
+    Notes
+    -----
+    Before fitting, columns of the design (intercept first) that lie in the
+    span of earlier columns on the rows of positive weight are *aliased*, as
+    in R's ``glm`` (relative tolerance 1e-7, the earlier column of a collinear
+    pair is kept): an :class:`AliasedColumnsWarning` names them, the fit uses
+    the other columns, and their coefficients are 0 with NaN standard errors.
+
+    After fitting, losses whose phi approaches its infimum only as the margin
+    grows (LR, LSQLR, MLSLR, BY and CH among the built-in ones; a property of
+    phi, not of the name) are checked for (quasi-)complete separation by
+    Konis's linear program (:mod:`lsis_robust._identifiability`).  Separated
+    data then have no finite minimiser, bounded losses included: moving along
+    the separating direction lowers the loss of every separated row towards the
+    infimum and leaves the others unchanged.  Newton stops where phi' has
+    underflowed (coefficients of 14-24 on the issue's example) and would report
+    convergence; instead a :class:`~sklearn.exceptions.ConvergenceWarning`
+    names the infinite coefficients, ``converged_`` is False and their
+    standard errors are inf (z and p NaN).  The other coefficients are the
+    limits of the fit on the rows the direction leaves on its hyperplane.
+    LSLR with alpha > 0 grows for large margins and keeps a finite minimiser on
+    separated data.  A bounded loss can also have no finite minimiser without
+    separation (its objective flattening along the estimate's ray, MLSLR on
+    vaso); that case keeps its own warning and ``converged_ = False``.
+
     Attributes
     ----------
     coef_ : ndarray (1, n_features)
@@ -97,6 +123,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         Covariance of (intercept, coef), intercept first when fitted.
     weights_ : ndarray (n_samples,)
         Observation weights used (sample_weight times MCD weights).
+    aliased_ : ndarray of bool (n_params,)
+        Aliased coefficients (fixed at 0), intercept first when fitted.
+    separation_ : Separation or None
+        None unless separated data leave this loss without a finite minimiser;
+        then ``direction`` (a separating direction over the coefficients),
+        ``infinite`` (bool mask of the coefficients that diverge) and ``rows``
+        (bool mask of the separated rows).
     """
 
     def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, solver="newton",
@@ -176,8 +209,73 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.weights_ = sw
         y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
         Z = self._design(X)
-        self._fit_design(Z, y_pm, sw)
+        aliased = self._check_aliasing(Z, sw)
+        fit = self._fit_design(Z[:, ~aliased], y_pm, sw)
+        self._finish_identification(Z[:, ~aliased], y_pm, sw, aliased, fit)
         return self
+
+    def _check_aliasing(self, Z, sw):
+        """Mask of the design's aliased columns (see :mod:`lsis_robust._identifiability`), with its warning."""
+        aliased = aliased_columns(Z, sw)
+        names = np.array(self._param_names())
+        if aliased.all():
+            raise ValueError(f"no coefficient can be estimated: every column ({', '.join(names)}) is zero on the "
+                             "rows of positive weight")
+        if aliased.any():
+            warnings.warn(
+                f"{aliased.sum()} coefficient(s) not defined because of singularities: {', '.join(names[aliased])} "
+                "lie in the span of the earlier columns on the rows of positive weight (R's glm rule, relative "
+                "tolerance 1e-7); they are fixed at 0, with NaN standard errors, and the other coefficients "
+                "are fitted without them", AliasedColumnsWarning, stacklevel=3)
+        return aliased
+
+    def _finish_identification(self, Z, y_pm, sw, aliased, fit):
+        """Separation check on the fitted (non-aliased) design, then coefficients and covariance over all terms.
+
+        ``Z`` holds the kept columns, on which ``_fit_design`` set the coefficients and covariance.
+        """
+        loss = self.loss_
+        kept = ~aliased
+        side = infimum_side(loss)
+        sep = find_separation(Z, y_pm, sw, side, beta=self.params_, loss=loss) if side else None
+        p = aliased.size
+        beta = np.zeros(p)
+        beta[kept] = self.params_
+        cov = np.full((p, p), np.nan)
+        cov[np.ix_(kept, kept)] = self.covariance_
+        self.separation_ = None
+        if sep is not None:
+            infinite = np.zeros(p, dtype=bool)
+            infinite[kept] = sep.infinite
+            direction = np.zeros(p)
+            direction[kept] = sep.direction
+            self.separation_ = Separation(direction=direction, infinite=infinite, rows=sep.rows)
+            cov[infinite, :] = np.nan
+            cov[:, infinite] = np.nan
+            cov[infinite, infinite] = np.inf
+            self.converged_ = False
+            names = np.array(self._param_names())[infinite]
+            labels = "reversed labels " if side < 0 else ""
+            warnings.warn(
+                f"{loss!r}: the data are (quasi-)separated ({labels}{sep.rows.sum()} of "
+                f"{np.count_nonzero(sw)} weighted rows), and this loss approaches its infimum only as the "
+                f"margins grow, so no finite minimiser exists: {', '.join(names)} "
+                f"{'is' if names.size == 1 else 'are'} infinite. The returned values are finite but arbitrary "
+                "in size, and their standard errors are inf (z and p undefined)", ConvergenceWarning, stacklevel=3)
+        elif fit.separated[0]:
+            if fit.lr_separated[0] and _decreasing(loss):
+                reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
+                          "minimiser exists")
+            else:
+                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
+                          f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
+                          "direction (separation for this loss); the starts found no finite minimiser (more "
+                          "starts, n_starts, may)")
+            warnings.warn(f"{loss!r}: {reason}, and the coefficients returned are finite but arbitrary in size",
+                          ConvergenceWarning, stacklevel=3)
+        self.aliased_ = aliased
+        self._set_coef(beta)
+        self.covariance_ = cov
 
     def _fit_design(self, Z, y_pm, sw):
         loss = self.loss_
@@ -194,24 +292,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
                 f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
                 ConvergenceWarning, stacklevel=3)
-        if fit.separated[0]:
-            if fit.lr_separated[0] and _decreasing(loss):
-                reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
-                          "minimiser exists")
-            else:
-                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
-                          f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
-                          "direction (separation for this loss); the starts found no finite minimiser (more "
-                          "starts, n_starts, may)")
-            warnings.warn(f"{loss!r}: {reason}, and the coefficients returned are finite but arbitrary in size",
-                          ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
             self.covariance_ = fit.problem.sandwich(beta[None], n_eff, hessian=fit.hessian)[0]
         else:
             self.covariance_ = fit.problem.model_based(beta[None], n_eff, loss.link)[0]
-        return self
+        return fit
 
     def _set_coef(self, beta):
         if self.fit_intercept:
@@ -263,22 +350,27 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return np.concatenate([self.intercept_, self.coef_[0]]) if self.fit_intercept else self.coef_[0].copy()
 
     def _param_names(self):
-        names = self.feature_names_ or [f"x{j + 1}" for j in range(self.coef_.shape[1])]
+        names = self.feature_names_ or [f"x{j + 1}" for j in range(self.n_features_in_)]
         return (["const"] if self.fit_intercept else []) + [str(n) for n in names]
 
     def summary(self, level=0.95) -> pd.DataFrame:
-        """Coefficient table: estimate, std. error, z, p-value and a Wald interval per term."""
+        """Coefficient table: estimate, std. error, z, p-value and a Wald interval per term.
+
+        Aliased terms (``aliased`` column True) have NaN everywhere but their fixed 0; infinite terms of
+        separated data have an infinite standard error, NaN z and p, and the interval (-inf, inf).
+        """
         check_is_fitted(self)
         if not 0 < level < 1:
             raise ValueError(f"level={level!r} must lie in (0, 1)")
         est = self.params_
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = est / se
+            z = np.where(np.isfinite(se), est / se, np.nan)
         p = 2 * stats.norm.sf(np.abs(z))
         q = stats.norm.ppf(0.5 + level / 2)
         lo, hi = f"[{(1 - level) / 2:.3g}", f"{0.5 + level / 2:.3g}]"
-        return pd.DataFrame({"coef": est, "std err": se, "z": z, "P>|z|": p, lo: est - q * se, hi: est + q * se},
+        return pd.DataFrame({"coef": est, "std err": se, "z": z, "P>|z|": p, lo: est - q * se, hi: est + q * se,
+                             "aliased": self.aliased_},
                             index=pd.Index(self._param_names(), name="term"))
 
     def summary_text(self) -> str:
@@ -291,6 +383,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             f"Objective (mean loss): {self.objective_:.8g}   converged: {self.converged_}   "
             f"iterations: {self.n_iter_}   start: {self.start_}",
         ]
+        if self.aliased_.any():  # R's wording
+            head.append(f"Coefficients: ({self.aliased_.sum()} not defined because of singularities)")
+        if self.separation_ is not None:
+            infinite = np.array(self._param_names())[self.separation_.infinite]
+            head.append(f"Separation: no finite estimate of {', '.join(infinite)} (std err inf)")
         width = max(len(h) for h in head)
         body = table.to_string(float_format=lambda v: f"{v:.4f}")
         width = max(width, max(len(line) for line in body.splitlines()))
