@@ -8,13 +8,14 @@ so that ``lsis-robust --help`` stays fast.
 Errors are handled once, in :func:`main`: every failure ends in one line on
 stderr and an exit status, never a traceback (``--debug`` re-raises instead):
 
-* 2: a usage error.  Options argparse rejects, and options found wrong after
-  parsing (:class:`~lsis_robust._validation.UsageError`), print the usage
-  line and one error line; invalid input found by the library (``ValueError``,
-  ``TypeError``, a user loss module that fails to import or validate) prints
-  one error line.
-* 1: the command could not run: a file-system error (``OSError``: an
-  unwritable ``--out``, a full disk) or an unexpected internal error.
+* 2: a usage or input error.  Options argparse rejects, and options found
+  wrong after parsing (:class:`~lsis_robust._validation.UsageError`), print
+  the usage line and one error line; invalid input found by the library
+  (``ValueError``, ``TypeError``, a missing input file, a user loss module
+  that fails to import or validate) prints one error line.
+* 1: the command could not run: any other file-system error (``OSError``:
+  permission denied, a full disk) or an unexpected internal error, which
+  names its type and points to ``--debug``.
 * 130: interrupted (Ctrl-C), after printing ``interrupted``.
 """
 from __future__ import annotations
@@ -97,11 +98,11 @@ def main(argv=None) -> int:
     except Exception as exc:
         if debug:
             raise
-        usage = isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, OSError)
-        if usage:
-            message = _one_line(exc)
-        elif isinstance(exc, OSError):
+        usage = isinstance(exc, (ValueError, TypeError, FileNotFoundError))
+        if isinstance(exc, OSError):
             message = _describe(exc)
+        elif usage:
+            message = _one_line(exc)
         else:
             message = f"internal error, {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)"
         print(f"{prog}: error: {message}", file=sys.stderr)
