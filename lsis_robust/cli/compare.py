@@ -21,7 +21,8 @@ def register(subparsers) -> None:
                    help="the new loss: a registered NAME[:param=value,...], or an import path "
                         "package.module:object or path/to/file.py:object (optionally :param=value,...)")
     p.add_argument("--baselines", default=",".join(DEFAULT_BASELINES),
-                   help=f"comma-separated loss specs, no empty or repeated item (default {','.join(DEFAULT_BASELINES)})")
+                   help="comma-separated loss specs, no empty or repeated item "
+                        f"(default {','.join(DEFAULT_BASELINES)})")
     p.add_argument("--import", dest="imports", action=UniqueList, append=True, default=[], metavar="MODULE",
                    help="import MODULE first, so that its @register_loss losses can be named (repeatable)")
     p.add_argument("--quick", action="store_true", help="small grids: under 2 minutes on 2 cores without deep nets")
