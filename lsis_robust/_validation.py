@@ -1,6 +1,6 @@
 """Small validators shared by the command line and the library.
 
-Each ``check_*`` function returns the cleaned value or raises ``ValueError``
+Each ``check_*``/``parse_*`` function returns the cleaned value or raises ``ValueError``
 (``TypeError`` for a value of the wrong kind) with a message that names the
 option or parameter and says what is allowed.  :func:`arg_type` turns one of
 them into an argparse ``type=``, so that a bad option is reported the way
@@ -14,60 +14,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 import os
 from pathlib import Path
 
-__all__ = ["UsageError", "check_rate", "check_size", "check_float", "check_beta", "check_device", "check_list",
-           "split_list", "parse_floats", "parse_vector", "parse_ints", "check_out_dir", "arg_type", "int_at_least",
-           "float_in", "UniqueList"]
+__all__ = ["UsageError", "check_device", "check_list", "split_list", "parse_floats", "parse_vector", "parse_ints",
+           "check_out_dir", "arg_type", "int_at_least", "float_in", "UniqueList"]
 
 
 class UsageError(ValueError):
     """A command-line option is wrong; the CLI reports it like argparse (usage line, one error line, exit 2)."""
-
-
-def check_rate(rate, name="eps") -> float:
-    """A rate (contamination share) in [0, 1)."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1), got {type(rate).__name__}")
-    rate = float(rate)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"{name}={rate!r} is outside [0, 1): a contamination rate must be at least 0 and below 1")
-    return rate
-
-
-def check_size(n, name="n", minimum=2) -> int:
-    """An integer count (sample size, trials, points) of at least ``minimum``."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    if n < minimum:
-        raise ValueError(f"{name}={n} is too small: it must be at least {minimum}")
-    return int(n)
-
-
-def check_float(value, name, minimum=None, maximum=None) -> float:
-    """A finite float, optionally within [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    low = -math.inf if minimum is None else minimum
-    high = math.inf if maximum is None else maximum
-    if not (math.isfinite(value) and low <= value <= high):
-        allowed = "a finite number" + (f" >= {minimum:g}" if minimum is not None else "") \
-            + (f" <= {maximum:g}" if maximum is not None else "")
-        raise ValueError(f"{name}={value!r} is invalid: it must be {allowed}")
-    return value
-
-
-def check_beta(values, name="beta", length=None, max_abs=None) -> tuple[float, ...]:
-    """A coefficient vector of finite floats (intercept first), optionally of a given length and magnitude."""
-    out = tuple(check_float(v, name) for v in values)
-    if not out or (length is not None and len(out) != length):
-        raise ValueError(f"{name}={out!r} is invalid: give {length or 'one or more'} number(s), intercept first")
-    if max_abs is not None and max(abs(v) for v in out) > max_abs:
-        raise ValueError(f"{name}={out!r} is invalid: its entries must lie in [-{max_abs:g}, {max_abs:g}]")
-    return out
 
 
 DEVICES = ("auto", "cpu", "cuda")
