@@ -821,18 +821,69 @@ def get_loss(name, **params) -> MarginLoss:
     return factory(**params)
 
 
+def _looks_like_import_path(name: str) -> bool:
+    return name.endswith(".py") or any(c in name for c in "./\\")
+
+
 def parse_loss_spec(spec: str) -> MarginLoss:
-    """Parse ``"name"`` or ``"name:param=value,param=value"`` into a loss."""
+    """Parse ``"name"`` or ``"name:param=value,param=value"`` into a loss.
+
+    The one grammar of a loss spec: ``name`` is a registered loss; each
+    parameter is ``identifier=number`` with a finite number, given once.
+    Empty items, a trailing ``:`` and repeated parameters are errors, not
+    silently dropped or overridden.
+    """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"loss spec must be a non-empty string like 'mlslr:alpha=0.4', got {spec!r}")
-    name, _, rest = spec.partition(":")
+    name, colon, rest = (s.strip() for s in spec.partition(":"))
+    _load_entry_points()
+    if _looks_like_import_path(name) or (name.lower() not in _REGISTRY and rest and "=" not in rest.split(",")[0]):
+        raise ValueError(f"{spec!r} looks like an import path 'module:object'; here a loss is a registered name "
+                         "with optional ':param=value,...' (import paths are read by `lsis-robust compare --loss` "
+                         "and `--import`; or register the loss with an entry point)")
+    if not name.isidentifier():
+        raise ValueError(f"bad loss name {name!r} in {spec!r}: expected a registered name such as 'mlslr'")
+    if colon and not rest:
+        raise ValueError(f"loss spec {spec!r} ends with ':' but gives no parameter; write 'name' or "
+                         "'name:param=value,...'")
     params = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
+    for item in (s.strip() for s in rest.split(",")) if rest else ():
+        key, sep, value = (s.strip() for s in item.partition("="))
+        if not item:
+            raise ValueError(f"empty parameter in loss spec {spec!r}: expected param=value,param=value")
+        if not sep or not key.isidentifier():
             raise ValueError(f"bad loss parameter {item!r} in {spec!r}: expected param=value")
+        if key in params:
+            raise ValueError(f"parameter {key!r} is given twice in loss spec {spec!r}")
         try:
-            params[key.strip()] = float(value)
+            params[key] = float(value)
         except ValueError:
             raise ValueError(f"bad value {value!r} for parameter {key!r} in {spec!r}: expected a number") from None
-    return get_loss(name.strip(), **params)
+        if not math.isfinite(params[key]):
+            raise ValueError(f"bad value {value!r} for parameter {key!r} in {spec!r}: expected a finite number")
+    return get_loss(name, **params)
+
+
+def split_loss_specs(text: str) -> list[str]:
+    """Split a comma list of specs, ``'lr,mlslr:alpha=0.4,by'``, and check every spec.
+
+    A comma starts a new spec unless the next part is ``param=value`` (then it
+    continues the previous spec's parameters).  Returns the specs as written
+    (stripped); an empty list, an empty item, a bad spec or a spec given twice
+    raises ``ValueError``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"expected comma-separated loss specs such as 'lr,mlslr:alpha=0.4', got {text!r}")
+    specs = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            raise ValueError(f"empty item in the loss list {text!r}")
+        if specs and "=" in part and ":" not in part:
+            specs[-1] += "," + part
+        else:
+            specs.append(part)
+    losses = [parse_loss_spec(s) for s in specs]
+    for i, loss in enumerate(losses):
+        if loss in losses[:i]:
+            raise ValueError(f"loss {specs[i]!r} is listed twice in {text!r}")
+    return specs

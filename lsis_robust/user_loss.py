@@ -47,8 +47,8 @@ import numpy as np
 
 from .losses import MarginLoss, register_loss
 
-__all__ = ["UserLoss", "LossValidationError", "as_margin_loss", "loss_factory", "validate_loss", "load_object",
-           "register_object", "CHECK_MARGINS"]
+__all__ = ["UserLoss", "LossValidationError", "UserModuleError", "as_margin_loss", "loss_factory", "validate_loss",
+           "load_object", "import_user_module", "register_object", "CHECK_MARGINS"]
 
 # Step 0.1 from -30 to 30, so integers and 0 (where users put kinks) are exact grid points.
 CHECK_MARGINS = np.arange(-300, 301, dtype=np.float64) / 10
@@ -405,6 +405,57 @@ def as_margin_loss(obj, name=None) -> MarginLoss:
     return loss_factory(obj, str(name))()
 
 
+class UserModuleError(ValueError):
+    """A user's loss module could not be imported; the message names the file, the line and the error."""
+
+
+def _origin(module_name):
+    """The file of an importable module, or None (a missing parent package is not an error here)."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    return getattr(spec, "origin", None)
+
+
+def _failure(exc, file, label):
+    """A UserModuleError naming the file and line of the user's code where ``exc`` was raised."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where, line = file or exc.filename, exc.lineno
+        detail = exc.msg
+    else:
+        frames = [f for f in _walk_tb(exc.__traceback__) if not f.f_code.co_filename.startswith("<frozen")]
+        mine = [f for f in frames if file and Path(f.f_code.co_filename).resolve() == Path(file).resolve()]
+        frame = (mine or frames or [None])[-1]
+        where = file or (frame.f_code.co_filename if frame else label)
+        line = _tb_line(exc.__traceback__, frame)
+        detail = " ".join(str(exc).split())
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        detail = f"it imports {exc.name!r}, which is not installed"
+    kind = type(exc).__name__
+    return UserModuleError(f"user loss module {where}" + (f", line {line}" if line else "") + f": {kind}: {detail}")
+
+
+def _walk_tb(tb):
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next
+
+
+def _tb_line(tb, frame):
+    while tb is not None:
+        if tb.tb_frame is frame:
+            return tb.tb_lineno
+        tb = tb.tb_next
+    return None
+
+
+def _put_cwd_on_path():
+    # A console script does not put the current directory on sys.path; `python -m` does.  Make both behave alike.
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+
+
 def _import_module(module_part, path):
     if module_part.endswith(".py"):
         file = Path(module_part)
@@ -416,9 +467,9 @@ def _import_module(module_part, path):
         sys.modules[mod_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception:
+        except Exception as exc:
             del sys.modules[mod_name]
-            raise
+            raise _failure(exc, str(file), path) from exc
         return module
     try:
         return importlib.import_module(module_part)
@@ -429,6 +480,23 @@ def _import_module(module_part, path):
                              f"the current directory)") from None
         raise ValueError(f"cannot import {path!r}: module {module_part!r} was found but it imports {missing!r}, "
                          "which is not installed") from None
+    except Exception as exc:
+        raise _failure(exc, _origin(module_part), path) from exc
+
+
+def import_user_module(name):
+    """Import a user's module by dotted name or ``path/to/file.py`` (the CLI's ``--import``).
+
+    The current folder is searched as ``python -m`` would; any failure raises
+    :class:`UserModuleError` or ``ValueError`` naming the file, line and error.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a module to import is a dotted name or a file.py path, got {name!r}")
+    name = name.strip()
+    if not name.endswith(".py") and not all(p.isidentifier() for p in name.split(".")):
+        raise ValueError(f"cannot import {name!r}: expected a dotted module name (package.module) or a .py file")
+    _put_cwd_on_path()
+    return _import_module(name, name)
 
 
 def load_object(path: str):
@@ -441,9 +509,7 @@ def load_object(path: str):
     module_part, attr_part = (s.strip() for s in path.split(":"))
     if not module_part or not attr_part or not all(p.isidentifier() for p in attr_part.split(".")):
         raise ValueError(f"an import path looks like 'package.module:object' or 'file.py:object', got {path!r}")
-    # A console script does not put the current directory on sys.path; `python -m` does.  Make both behave alike.
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    _put_cwd_on_path()
     module = _import_module(module_part, path)
     obj = module
     for i, part in enumerate(attr_part.split(".")):
@@ -465,6 +531,9 @@ def register_object(path: str) -> str:
     from .losses import _REGISTRY
 
     obj = load_object(path)
+    if not callable(obj) and not callable(getattr(obj, "phi", None)):
+        raise TypeError(f"cannot use {path!r}: it is a {type(obj).__name__}, not a loss; name a function "
+                        "phi(m, ...), a class or an object with a phi(m) method")
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name.isidentifier() or name == MarginLoss.name:
         name = path.rsplit(":", 1)[1].rsplit(".", 1)[-1].strip()

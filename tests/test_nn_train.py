@@ -170,7 +170,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     (["--data-dir", "{tmp}"], "apply to --dataset cifar10 only"),
     (["--resume", "--checkpoint-dir", "{tmp}/none"], "does not exist"),
     (["--batch-size", "1"], "at least 2"),
-    (["--seed", "-1"], "seed must be"),
+    (["--seed", "-1"], "--seed: expected an integer >= 0"),
 ])
 def test_cli_bad_input(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.setattr(D, "CIFAR10_URL", (tmp_path / "absent.tar.gz").as_uri())

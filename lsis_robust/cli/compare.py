@@ -4,6 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .._validation import UniqueList, UsageError, arg_type, check_device, check_out_dir, int_at_least, split_list
+from ..losses import split_loss_specs
+
 
 def register(subparsers) -> None:
     from ..compare import CRITERIA, DEFAULT_BASELINES
@@ -18,14 +21,15 @@ def register(subparsers) -> None:
                    help="the new loss: a registered NAME[:param=value,...], or an import path "
                         "package.module:object or path/to/file.py:object (optionally :param=value,...)")
     p.add_argument("--baselines", default=",".join(DEFAULT_BASELINES),
-                   help=f"comma-separated loss specs (default {','.join(DEFAULT_BASELINES)})")
-    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="comma-separated loss specs, no empty or repeated item "
+                        f"(default {','.join(DEFAULT_BASELINES)})")
+    p.add_argument("--import", dest="imports", action=UniqueList, append=True, default=[], metavar="MODULE",
                    help="import MODULE first, so that its @register_loss losses can be named (repeatable)")
     p.add_argument("--quick", action="store_true", help="small grids: under 2 minutes on 2 cores without deep nets")
-    p.add_argument("--criteria", default=",".join(CRITERIA),
+    p.add_argument("--criteria", type=arg_type(split_list, allowed=CRITERIA), default=list(CRITERIA),
                    help=f"comma-separated subset of {','.join(CRITERIA)} (default all)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default results/compare/LOSS[-quick])")
-    p.add_argument("--seed", type=int, default=0, help="master seed, the same for every method (default 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed, the same for every method (default 0)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="folder with CIFAR-10: run the deep-net benchmark on CIFAR-10 (needs a GPU) instead of digits")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device of the deep nets")
@@ -34,16 +38,22 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import importlib
-
     from ..compare import run_compare, write_report
+    from ..user_loss import import_user_module
 
     for mod in args.imports:
         try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            raise ValueError(f"--import {mod}: module {exc.name!r} was not found") from None
-    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+            import_user_module(mod)
+        except ValueError as exc:
+            raise ValueError(f"--import {mod}: {exc}") from None
+    try:  # after the imports, which may register the losses named here
+        baselines = split_loss_specs(args.baselines)
+    except ValueError as exc:
+        raise UsageError(f"argument --baselines: {exc}") from None
+    if args.device != "auto":
+        check_device(args.device)
+    if args.out is not None:
+        check_out_dir(args.out)
     comp = run_compare(args.loss, baselines, quick=args.quick, criteria=args.criteria, out=args.out,
                        seed=args.seed, data_dir=args.data_dir, device=args.device, progress=not args.no_progress)
     paths = write_report(comp, command=" ".join(["lsis-robust", "compare"] + sys.argv[2:]))

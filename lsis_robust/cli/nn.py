@@ -6,35 +6,20 @@ CPU.  ``--dataset cifar10`` is the paper's setting (ResNet-18, 150 epochs,
 """
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import sys
 from pathlib import Path
+
+from .._validation import UsageError, arg_type, check_out_dir, float_in, int_at_least, split_list
 
 # (model, epochs, trials) per dataset, and the --quick versions.
 DEFAULTS = {"digits": ("small_cnn", 20, 3), "cifar10": ("resnet18", 150, 20)}
 QUICK = {"digits": (8, 1), "cifar10": (2, 1)}
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return v
+def _methods(text):
+    """'all' or a comma list without empty or repeated items (each method is parsed when torch is loaded)."""
+    return text.strip() if text.strip().lower() == "all" else ",".join(split_list(text))
 
 
 def register(subparsers) -> None:
@@ -52,19 +37,19 @@ def register(subparsers) -> None:
     p.add_argument("--quick", action="store_true",
                    help=f"1 trial, {QUICK['digits'][0]} epochs (digits) or {QUICK['cifar10'][0]} (cifar10); "
                         "results go to OUT-quick")
-    p.add_argument("--epochs", type=_positive_int, default=None)
-    p.add_argument("--trials", type=_positive_int, default=None)
-    p.add_argument("--methods", default="all",
+    p.add_argument("--epochs", type=int_at_least(1), default=None)
+    p.add_argument("--trials", type=int_at_least(1), default=None)
+    p.add_argument("--methods", type=arg_type(_methods), default="all",
                    help="comma-separated, e.g. 'lr,lslr-0.4,mlslr-0.4,lslr-9.2/9,lsqlr', or 'all' (20 methods)")
-    p.add_argument("--batch-size", type=_positive_int, default=128)
-    p.add_argument("--lr", type=_positive_float, default=0.1, help="initial learning rate (default 0.1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int_at_least(1), default=128)
+    p.add_argument("--lr", type=float_in(0, open_min=True), default=0.1, help="initial learning rate (default 0.1)")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/nn/DATASET[-quick])")
     p.add_argument("--checkpoint-dir", type=Path, default=None, help="default OUT/checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the runs saved in --checkpoint-dir")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward/backward")
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=int_at_least(1), default=None,
                    help="CPU threads for torch (default: 1 for digits, whose 8x8 convolutions are too small to "
                         "split and slow down badly on a shared machine; all available cores for cifar10)")
     p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
@@ -81,14 +66,15 @@ def run(args) -> int:
     from ..nn.train import TrainConfig, resolve_device
     from ..reporting import write_provenance
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.batch_size < 2:
-        raise ValueError("--batch-size must be at least 2 (batch norm needs two examples per batch)")
+        raise UsageError("argument --batch-size: must be at least 2 (batch norm needs two examples per batch)")
     if args.dataset == "digits" and (args.data_dir is not None or args.download):
-        raise ValueError("--data-dir/--download apply to --dataset cifar10 only; digits is embedded")
+        raise UsageError("--data-dir/--download apply to --dataset cifar10 only; digits is embedded")
+    try:
+        methods = parse_methods(args.methods, n_classes=10)
+    except ValueError as exc:
+        raise UsageError(f"argument --methods: {exc}") from None
     device = resolve_device(args.device)
-    methods = parse_methods(args.methods, n_classes=10)
     model, epochs, trials = DEFAULTS[args.dataset]
     if args.quick:
         epochs, trials = QUICK[args.dataset]
@@ -98,6 +84,8 @@ def run(args) -> int:
     ckpt = args.checkpoint_dir or out / "checkpoints"
     if args.resume and not ckpt.is_dir():
         raise ValueError(f"--resume: checkpoint folder {ckpt} does not exist")
+    check_out_dir(out)
+    check_out_dir(ckpt, "--checkpoint-dir")
     cuda = device.type == "cuda"
     cfg = TrainConfig(model=model, epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)

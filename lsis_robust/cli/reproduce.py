@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+from .._validation import UniqueList
+
 # (command, extra arguments): the order runs the cheap exact results first.
 STEPS = [
     ("are", []),
@@ -23,7 +25,7 @@ def register(sub) -> None:
     )
     parser.add_argument("--quick", action="store_true",
                         help="pass --quick to every step that has it (reduced grids, seconds to minutes)")
-    parser.add_argument("--only", nargs="+", choices=[name for name, _ in STEPS], metavar="STEP",
+    parser.add_argument("--only", nargs="+", choices=[name for name, _ in STEPS], action=UniqueList, metavar="STEP",
                         help=f"run only these steps ({', '.join(name for name, _ in STEPS)})")
     parser.set_defaults(func=run)
 

@@ -1,110 +1,96 @@
 """``lsis-robust efficiency | robustness | realdata``: the simulation studies and the real-data study."""
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 
-
-def _floats(text):
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
-
-
-def _ints(text):
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+from .._validation import UsageError, arg_type, check_device, check_list, check_out_dir, float_in, int_at_least, \
+    parse_floats, parse_ints, parse_vector, split_list
+from ..losses import split_loss_specs
 
 
 def _betas(text):
-    """'0,4;1,2' -> [(0, 4), (1, 2)]."""
-    out = [tuple(_floats(part)) for part in text.split(";") if part.strip()]
-    if not out:
-        raise argparse.ArgumentTypeError("no beta given; use e.g. '0,4;1,2'")
-    return out
-
-
-def _split_specs(text):
-    """Split 'lr,mlslr:alpha=0.4,by' at commas that start a new spec (not 'a=1,b=2' parameter lists)."""
-    specs, current = [], ""
-    for part in text.split(","):
-        if current and "=" in part and ":" not in part:
-            current += "," + part
-        else:
-            if current:
-                specs.append(current)
-            current = part.strip()
-    if current:
-        specs.append(current)
-    return specs
+    """'0,4;1,2' -> [(0.0, 4.0), (1.0, 2.0)]: finite vectors, none empty or repeated."""
+    return check_list([tuple(parse_vector(part)) for part in split_list(text, sep=";")])
 
 
 def _common(p, quick_help):
-    p.add_argument("--protocol", default="estimator",
+    p.add_argument("--protocol", default="estimator", choices=("estimator", "paper"),
                    help="'estimator' (true minimisers with data-driven starts, default) or 'paper' (Adam, 150 "
                         "epochs, 30 starts around the truth)")
-    p.add_argument("--methods", type=_split_specs, default=None,
-                   help="comma-separated loss specs, e.g. 'lr,mlslr:alpha=0.4,lsqlr,by,ch' (any registered loss)")
-    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--methods", type=arg_type(split_loss_specs), default=None,
+                   help="comma-separated loss specs, e.g. 'lr,mlslr:alpha=0.4,lsqlr,by,ch' (any registered loss; "
+                        "no empty or repeated item, each parameter once)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
     p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs for joblib (-1: all cores)")
-    p.add_argument("--backend", default="joblib", help="'joblib' (default) or 'dask'")
+    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="'joblib' (default) or 'dask'")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
     p.add_argument("--out", default=None, help="output folder (default results/studies/<study>-<protocol>)")
     p.add_argument("--cache", default=None,
                    help="folder for per-task results; an interrupted sweep resumes from it (default <out>/.cache)")
     p.add_argument("--no-cache", action="store_true", help="do not keep per-task results")
     p.add_argument("--quick", action="store_true", help=quick_help)
-    p.add_argument("--n-starts", type=int, default=30, help="paper protocol: starts around the truth (default 30)")
-    p.add_argument("--start-scale", type=float, default=1.0,
-                   help="paper protocol: std of the scattered starts around the truth (default 1)")
-    p.add_argument("--device", default=None, help="paper protocol: torch device (default cuda when present)")
+    p.add_argument("--n-starts", type=int_at_least(1), default=30,
+                   help="paper protocol: starts around the truth (default 30)")
+    p.add_argument("--start-scale", type=float_in(0),
+                   default=1.0, help="paper protocol: std of the scattered starts around the truth (default 1)")
+    p.add_argument("--device", default=None,
+                   help="paper protocol: torch device, cpu, cuda or cuda:N (default cuda when present)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def register(subparsers):
     p = subparsers.add_parser("efficiency", help="efficiency study under the correct model (Fig. 2)")
     _common(p, "2 betas, n in {50, 200}, 10 trials, m = 2000, 3 methods")
-    p.add_argument("--betas", type=_betas, default=None, help="';'-separated betas, default: Table I's nine")
-    p.add_argument("--sizes", type=_ints, default=None, help="sample sizes, default 25,50,100,200,400,800")
-    p.add_argument("--trials", type=int, default=100)
-    p.add_argument("--m", type=int, default=10_000, help="test sample size")
+    p.add_argument("--betas", type=arg_type(_betas), default=None, help="';'-separated betas, default: Table I's nine")
+    p.add_argument("--sizes", type=arg_type(parse_ints, minimum=1), default=None,
+                   help="sample sizes, each above the number of coefficients (len(beta) + 1 or more: smaller "
+                        "samples are always separated); default 25,50,100,200,400,800")
+    p.add_argument("--trials", type=int_at_least(1), default=None, help="trials per cell (default 100, --quick 10)")
+    p.add_argument("--m", type=int_at_least(1), default=None, help="test sample size (default 10000, --quick 2000)")
     p.set_defaults(func=run_efficiency_cmd)
 
     p = subparsers.add_parser("robustness", help="robustness study under point-mass contamination (Fig. 4)")
     _common(p, "beta (0, 4), 21 points x_c2, n = m = 2000, 3 methods")
-    p.add_argument("--betas", type=_betas, default=None, help="';'-separated betas, default '0,1;0,2;0,4'")
-    p.add_argument("--eps", type=float, default=0.05)
-    p.add_argument("--xc2", type=_floats, default=None, help="x_c2 values, default -10, -9.9, ..., 10")
-    p.add_argument("--n", type=int, default=10_000)
-    p.add_argument("--m", type=int, default=10_000)
-    p.add_argument("--trials", type=int, default=1)
+    p.add_argument("--betas", type=arg_type(_betas), default=None, help="';'-separated betas, default '0,1;0,2;0,4'")
+    p.add_argument("--eps", type=float_in(0, 1, open_max=True), default=0.05,
+                   help="contamination share in [0, 1) (default 0.05)")
+    p.add_argument("--xc2", type=arg_type(parse_floats), default=None,
+                   help="x_c2 values, default -10, -9.9, ..., 10")
+    p.add_argument("--n", type=int_at_least(2), default=None, help="sample size (default 10000, --quick 2000)")
+    p.add_argument("--m", type=int_at_least(1), default=None, help="test sample size (default 10000, --quick 2000)")
+    p.add_argument("--trials", type=int_at_least(1), default=1)
     p.add_argument("--no-population", action="store_true", help="skip the exact population curves")
     p.set_defaults(func=run_robustness_cmd)
 
     p = subparsers.add_parser("realdata", help="coefficients, LOO errors and downweighted observations on real data")
-    p.add_argument("--datasets", default="vaso,foodstamp,leukemia,breast_cancer")
-    p.add_argument("--methods", type=_split_specs, default=None)
+    p.add_argument("--datasets", type=arg_type(split_list), default=None,
+                   help="comma-separated data sets (default vaso,foodstamp,leukemia,breast_cancer)")
+    p.add_argument("--methods", type=arg_type(split_loss_specs), default=None)
     p.add_argument("--out", default=None, help="output folder (default results/studies/realdata)")
-    p.add_argument("--quick", action="store_true", help="vaso and leukemia with LR, MLSLR a=0.8 and CH")
+    p.add_argument("--quick", action="store_true",
+                   help="vaso and leukemia with LR, MLSLR a=0.8 and CH (unless --datasets/--methods say otherwise)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_realdata_cmd)
 
 
 def _prepare(args, study):
+    """Check the execution and output options before any work; returns (out, cache) folders."""
     from pathlib import Path
 
     from ..studies._grid import check_backend
-    from ..studies.common import check_protocol
 
-    check_protocol(args.protocol)
+    if args.device is not None:
+        if args.protocol != "paper":
+            raise UsageError("--device applies to --protocol paper only (the estimator protocol runs on the CPU)")
+        check_device(args.device)
     client = check_backend(args.backend, args.n_jobs, args.scheduler)
     if client is not None:
         client.close()
-    out = Path(args.out or f"results/studies/{study}-{args.protocol}{'-quick' if args.quick else ''}")
-    cache = None if args.no_cache else Path(args.cache) if args.cache else out / ".cache"
+    out = check_out_dir(args.out or f"results/studies/{study}-{args.protocol}{'-quick' if args.quick else ''}")
+    if args.no_cache and args.cache:
+        raise UsageError("--cache and --no-cache contradict each other; give one")
+    cache = None if args.no_cache else check_out_dir(args.cache, "--cache") if args.cache else out / ".cache"
     return out, cache
 
 
@@ -118,9 +104,14 @@ def run_efficiency_cmd(args):
     kw = dict(betas=args.betas or ([(0.0, 1.0), (0.0, 4.0)] if quick else TABLE1_BETAS),
               sizes=args.sizes or ([50, 200] if quick else list(DEFAULT_SIZES)),
               methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
-              n_trials=10 if quick and args.trials == 100 else args.trials,
-              m=2000 if quick and args.m == 10_000 else args.m, protocol=args.protocol, n_starts=args.n_starts,
-              start_scale=args.start_scale, device=args.device)
+              n_trials=args.trials or (10 if quick else 100), m=args.m or (2000 if quick else 10_000),
+              protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale, device=args.device)
+    # n <= d points can always be separated, so no fit would have a finite minimiser (and nothing to plot).
+    d = max(len(b) for b in kw["betas"])
+    small = [n for n in kw["sizes"] if n <= d]
+    if small:
+        raise UsageError(f"argument --sizes: n={small[0]} is too small for {d} coefficients: every sample of "
+                         f"n <= {d} points is separated; use sizes >= {d + 1}")
     efficiency_grid(**kw)  # validates everything before any work
     out, cache = _prepare(args, "efficiency")
     df, wall = run_efficiency(**kw, seed=args.seed, n_jobs=args.n_jobs, backend=args.backend,
@@ -131,7 +122,13 @@ def run_efficiency_cmd(args):
                f"(quasi-)separated ({sep} in all); n_excluded: fits without a finite minimiser, left out of "
                "mean/std.")
     write_table(df, out, "efficiency", caption)
-    plot_efficiency(df, out / "efficiency.png", args.protocol)
+    empty = df.groupby(["beta1", "beta2"])["n_used"].sum()
+    empty = [b for b, used in empty.items() if used == 0]
+    if empty:
+        print(f"warning: no figure: every fit for beta {', '.join(str(tuple(b)) for b in empty)} was excluded "
+              "(no finite minimiser); use larger --sizes or more --trials", file=sys.stderr)
+    else:
+        plot_efficiency(df, out / "efficiency.png", args.protocol)
     write_provenance(out, "efficiency", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
                      grid={k: v for k, v in kw.items() if k != "device"}, backend=args.backend, n_jobs=args.n_jobs)
     print(f"efficiency ({args.protocol}): {len(df)} cells in {wall:.1f} s; {sep} separated samples -> {out}")
@@ -151,7 +148,7 @@ def run_robustness_cmd(args):
     kw = dict(betas=args.betas or ([(0.0, 4.0)] if quick else DEFAULT_BETAS),
               methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
               eps=args.eps, xc2=args.xc2 or (list(np.round(np.arange(-10, 10.01, 1.0), 1)) if quick else DEFAULT_XC2),
-              n=2000 if quick and args.n == 10_000 else args.n, m=2000 if quick and args.m == 10_000 else args.m,
+              n=args.n or (2000 if quick else 10_000), m=args.m or (2000 if quick else 10_000),
               n_trials=args.trials, protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale,
               device=args.device)
     robustness_grid(**kw)
@@ -175,16 +172,18 @@ def run_robustness_cmd(args):
 
 
 def run_realdata_cmd(args):
-    from pathlib import Path
-
     from ..studies.common import DEFAULT_METHODS, resolve_methods
-    from ..studies.realdata import run_realdata
+    from ..studies.realdata import REALDATA_SETS, run_realdata
     from ..reporting import write_provenance, write_table
 
-    datasets = ["vaso", "leukemia"] if args.quick else [d.strip() for d in args.datasets.split(",") if d.strip()]
+    datasets = args.datasets or (["vaso", "leukemia"] if args.quick else list(REALDATA_SETS))
+    try:
+        check_list(datasets, allowed=REALDATA_SETS)
+    except ValueError as exc:
+        raise UsageError(f"argument --datasets: {exc}") from None
     methods = args.methods or (["lr", "mlslr:alpha=0.8", "ch"] if args.quick else DEFAULT_METHODS)
     resolve_methods(methods)
-    out = Path(args.out or f"results/studies/realdata{'-quick' if args.quick else ''}")
+    out = check_out_dir(args.out or f"results/studies/realdata{'-quick' if args.quick else ''}")
     coef, metrics, low, wall = run_realdata(datasets, methods, progress=not args.no_progress)
     write_table(coef, out, "realdata_coefficients", "Coefficients with sandwich standard errors per data set and "
                 "method (RobustLogisticRegression).")
