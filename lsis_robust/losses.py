@@ -298,13 +298,13 @@ class LSLR(MarginLoss):
         return ((1 - a) * v if a < 1 else 0.0) - a * log_1m  # alpha = 2: no v term, not 0 * inf at v = inf
 
     def weight(self, m):
-        """(1 - alpha/2) - (alpha/2) e^m; below the float range (-inf) for alpha > 0 and m past about 709."""
+        """(1 - alpha/2) - (alpha/2) e^m; below the float range (-inf) for alpha > 0 only past m = log(2 max / alpha)."""
         m = _as_float_array(m)
         a = self.alpha / 2
         if a == 0:
             return np.ones_like(m)
         with np.errstate(over="ignore"):
-            return (1 - a) - a * np.exp(m)
+            return (1 - a) - np.exp(m + np.log(a))  # a e^m as one exponential: it overflows only where a e^m does
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
