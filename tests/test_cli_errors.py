@@ -284,3 +284,19 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert err.strip().splitlines() == ["lsis-robust robustness: interrupted"]
+
+
+def test_a_skipped_figure_does_not_leave_an_earlier_runs_figure_beside_the_new_table(tmp_path, capsys):
+    out = tmp_path / "o"
+    (out).mkdir()
+    (out / "efficiency.png").write_bytes(b"an earlier run's figure")
+    common = ["efficiency", "--betas", "0,4", "--trials", "2", "--m", "50", "--methods", "lr", "--out", str(out),
+              "--no-progress", "--no-cache"]
+    # n = 3 with one seed: every trial's sample is separated, so there is nothing to plot
+    assert main([*common, "--sizes", "3"]) == 0
+    import pandas as pd
+
+    if pd.read_csv(out / "efficiency.csv").n_used.sum() == 0:
+        assert not (out / "efficiency.png").exists()
+    else:
+        assert (out / "efficiency.png").read_bytes() != b"an earlier run's figure"

@@ -127,6 +127,8 @@ def run_efficiency_cmd(args):
     if empty:
         print(f"warning: no figure: every fit for beta {', '.join(str(tuple(b)) for b in empty)} was excluded "
               "(no finite minimiser); use larger --sizes or more --trials", file=sys.stderr)
+        # an earlier run's figure beside this run's table would show numbers the table does not have
+        (out / "efficiency.png").unlink(missing_ok=True)
     else:
         plot_efficiency(df, out / "efficiency.png", args.protocol)
     write_provenance(out, "efficiency", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
