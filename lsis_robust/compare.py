@@ -619,10 +619,28 @@ def _html_table(df):
     return _fmt(df).to_html(index=False, border=0, escape=True)
 
 
+def _remove_stale_outputs(comp: Comparison):
+    """Delete the tables and figures an earlier report left in ``comp.out`` that this one does not write.
+
+    A rerun with other criteria into the same folder would otherwise leave, say, a robustness table of other
+    settings beside a report that no longer mentions it.  Only the kinds of file a report writes are touched.
+    """
+    stems = {"summary", "scores"} | {stem for sec in comp.sections for stem, _, _ in sec.tables}
+    keep_tables = {f"{stem}.{ext}" for stem in stems for ext in ("csv", "md", "tex")}
+    keep_figures = {fname for sec in comp.sections for fname, _ in sec.figures}
+    for folder, keep, kinds in ((comp.out / "tables", keep_tables, {".csv", ".md", ".tex"}),
+                                (comp.out / "figures", keep_figures, {".png"})):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.is_file() and path.suffix in kinds and path.name not in keep:
+                    path.unlink()
+
+
 def write_report(comp: Comparison, command: str | None = None) -> dict:
     """Write report.html (self-contained), report.md, tables/ and compare.provenance.json under ``comp.out``."""
     out = comp.out
     tabdir = out / "tables"
+    _remove_stale_outputs(comp)
     ranking, scores = summary_table(comp)
     write_table(ranking, tabdir, "summary", "Rank of the new loss per criterion.", float_format="{:.4g}")
     write_table(scores, tabdir, "scores", "Every method's value per criterion metric.", float_format="{:.4g}")

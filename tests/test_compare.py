@@ -168,3 +168,21 @@ def test_bad_input_is_reported(user_module, tmp_path, capsys):
                        progress=False)
     ranking, _ = summary_table(comp)
     assert list(ranking["rank"]) == ["2 of 3", "2 of 3"]  # Savage ties LSQLR, behind LR
+
+
+def test_a_rerun_with_other_criteria_leaves_no_stale_tables_or_figures(user_module, tmp_path):
+    from lsis_robust.compare import write_report
+
+    out = tmp_path / "r"
+    first = run_compare(f"{user_module}:scaled_savage", ["lr"], criteria="are,influence", out=out, progress=False)
+    write_report(first)
+    influence_files = {p.name for p in (out / "tables").iterdir() if "influence" in p.name}
+    influence_figures = {p.name for p in (out / "figures").iterdir() if "influence" in p.name}
+    assert influence_files and influence_figures
+    second = run_compare(f"{user_module}:scaled_savage", ["lr"], criteria="are", out=out, progress=False)
+    write_report(second)
+    left = {p.name for p in (out / "tables").iterdir()} | {p.name for p in (out / "figures").iterdir()}
+    written = {f"{stem}.{ext}" for stem in ["summary", "scores"] + [t[0] for s in second.sections for t in s.tables]
+               for ext in ("csv", "md", "tex")} | {f for s in second.sections for f, _ in s.figures}
+    assert left == written
+    assert not (influence_files | influence_figures) & left
