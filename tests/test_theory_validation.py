@@ -76,3 +76,12 @@ def test_influence_and_contamination_inputs():
             contaminated_functional("lr", (0.0, 1.0), eps, (1.0, 2.0), 1)
     with pytest.raises(ValueError, match="outside the range"):
         contaminated_functional("lr", (0.0, 1e300), 0.1, (1.0, 2.0), 1)
+
+
+@pytest.mark.parametrize("points", [np.empty((0, 2)), np.array([[1.0, np.nan]]), np.array([[1.0, np.inf]])],
+                         ids=["empty", "nan", "inf"])
+def test_contamination_grid_refuses_empty_or_non_finite_points(points):
+    from lsis_robust.theory.contamination import contamination_grid
+
+    with pytest.raises(ValueError, match="x_c_points"):
+        contamination_grid(["lr"], [0.0, 4.0], 0.05, points, progress=False)

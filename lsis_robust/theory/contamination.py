@@ -289,6 +289,8 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
     pts = np.asarray(x_c_points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != design.dim:
         raise ValueError(f"x_c_points must be an (n, {design.dim}) array of full covariate vectors, got {pts.shape}")
+    if pts.shape[0] == 0 or not np.all(np.isfinite(pts)):
+        raise ValueError("x_c_points must hold at least one point, every coordinate finite")
     # Non-convex losses also start from beta/2: gross outliers pull their minimisers towards 0.
     extra = [0.5 * beta]
     tasks = [(loss, float(y)) for loss in losses for y in y_cs]
