@@ -17,6 +17,36 @@ from .losses import LR, MarginLoss, get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights"]
 
+# Column scales (weighted RMS) the fit accepts.  Inside, the scaled fit is exact and the back-transformed
+# coefficients (gamma_j / s_j) and their variances (scaled ones / s_j^2, 1e-200 .. 1e200 times values of
+# order 1/n) stay well inside the normal float64 range; beyond, the variances under- or overflow, as do
+# the squares of the values themselves near 1e+-154, and a fit could only be silently wrong.
+SCALE_RANGE = (1e-100, 1e100)
+
+
+def _column_scales(Z, w, first, names):
+    """Weighted RMS of each column of the design from ``first`` on (1 before it and for all-zero columns).
+
+    Only rows with positive weight count: the others do not enter the fit.  Each column is divided by
+    its largest magnitude before squaring, so neither huge nor tiny values over- or underflow on the way
+    to the range check.
+    """
+    used = Z[w > 0]
+    wu = w[w > 0] / w.sum()
+    scales = np.ones(Z.shape[1])
+    for j in range(first, Z.shape[1]):
+        top = np.abs(used[:, j]).max()
+        if top == 0:
+            continue  # nothing to scale; identifiability is checked elsewhere
+        scales[j] = top * np.sqrt(wu @ (used[:, j] / top) ** 2)
+        if not SCALE_RANGE[0] <= scales[j] <= SCALE_RANGE[1]:
+            label = repr(names[j - first]) if names else str(j - first)
+            raise ValueError(
+                f"column {label} of X has scale (weighted root mean square) {scales[j]:.3g}; fits are exact "
+                f"only for column scales in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the squares or the "
+                "coefficients' variances leave the float64 range): express the column in other units")
+    return scales
+
 
 def mcd_weights(X, random_state=None, quantile=0.975):
     """Croux-Haesbroeck hard-rejection weights from a minimum covariance determinant fit.
@@ -71,7 +101,14 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         (``python scripts/bench_starts.py``).
     tol : float, default=1e-8
         Convergence when the largest absolute entry of the gradient of the
-        mean loss is at most ``tol``.
+        mean loss, taken with respect to the coefficients of the columns
+        scaled to unit weighted root mean square (d f / d beta_j divided by
+        the RMS of column j; the intercept's column is 1 already), is at
+        most ``tol`` and the Newton step no longer moves them.  The rule,
+        and so the estimate, do not depend on the units of X: rescaling a
+        column by s divides its coefficient by s and changes nothing else.
+        Columns whose scale lies outside [1e-100, 1e100] are refused (see
+        :data:`SCALE_RANGE`).
     max_iter : int, default=100
     cov_type : {"sandwich", "model"}, default="sandwich"
         ``"sandwich"``: M^-1 Q M^-1 / n at the estimate (robust, equal to
@@ -182,17 +219,23 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit_design(self, Z, y_pm, sw):
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
-        fit = fit_batch(loss, Z, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
-                        rng=check_random_state(self.random_state))
-        beta = fit.beta[0]
+        # The solver's stopping rule and step caps are absolute; on columns of unit RMS they are scale-free,
+        # and Newton's iterates (and so the minimiser found) are the same in any units. Rows of weight 0
+        # do not enter the objective; dropped, their values cannot overflow its Hessian either.
+        scales = _column_scales(Z, sw, int(self.fit_intercept), self.feature_names_)
+        rows = sw > 0
+        fit = fit_batch(loss, Z[rows] / scales, y_pm[None, rows], sw[None, rows], tol=tol, max_iter=max_iter,
+                        n_random=self.n_starts, rng=check_random_state(self.random_state))
+        beta = fit.beta[0] / scales
         self.n_iter_ = int(fit.n_iter[0])
         self.objective_ = float(fit.objective[0])
         self.converged_ = bool(fit.converged[0])
         self.start_ = fit.start[0]
         if not fit.newton_converged[0] and not fit.separated[0]:  # diverging is explained by separation below
             warnings.warn(
-                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
-                f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
+                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} (on columns scaled to unit RMS, see tol) "
+                f"within {max_iter} iterations (largest entry {fit.grad_max[0]:.3g}); the estimate may not be "
+                "the minimiser",
                 ConvergenceWarning, stacklevel=3)
         if fit.separated[0]:
             if fit.lr_separated[0] and _decreasing(loss):
@@ -208,9 +251,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
-            self.covariance_ = fit.problem.sandwich(beta[None], n_eff, hessian=fit.hessian)[0]
+            cov = fit.problem.sandwich(fit.beta, n_eff, hessian=fit.hessian)[0]
         else:
-            self.covariance_ = fit.problem.model_based(beta[None], n_eff, loss.link)[0]
+            cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
+        self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         return self
 
     def _set_coef(self, beta):
