@@ -266,34 +266,49 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_ = beta[None, :]
 
     # ------------------------------------------------------------ prediction
-    def decision_function(self, X):
-        """Scores x'beta + intercept, shape (n_samples,)."""
+    def _scores(self, X):
+        """The linear scores x'beta + intercept in the loss's own orientation."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
+    def decision_function(self, X):
+        """Confidence of ``classes_[1]``, shape (n_samples,): positive exactly where :meth:`predict` says so.
+
+        The score x'beta + intercept, negated for a loss that labels by arg
+        min (``loss.labels_by_argmin``: LSLR with alpha in (1, 2], Corollary
+        3), whose score falls as P(Y = +1 | x) rises; scikit-learn's scorers
+        (ROC AUC, ...) read it as a confidence of the second class.
+        """
+        s = self._scores(X)
+        return -s if self.loss_.labels_by_argmin else s
+
     def predict(self, X):
-        """Class labels: by the sign of the score, reversed for LSLR with alpha > 1 (Corollary 3)."""
-        s = self.decision_function(X)
-        positive = s < 0 if getattr(self.loss_, "labels_by_argmin", False) else s > 0
+        """Class labels: by the sign of :meth:`decision_function` (of the score, reversed for LSLR with alpha > 1)."""
+        positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
 
     def predict_proba(self, X, model="logit"):
-        """Class probabilities, columns in the order of ``classes_``.
+        """Class probabilities, columns in the order of ``classes_``; their argmax is :meth:`predict`.
 
-        ``model="logit"`` (eq. 4) for every loss; ``model="r-logit"`` (eq. 10)
-        for LSLR, whose values can leave [0, 1] (Theorem 1), returned as they are.
+        ``model="logit"`` (eq. 4) for every loss, of :meth:`decision_function`:
+        sigma(s) of the score s, or sigma(-s) for a loss that labels by arg
+        min (LSLR with alpha in (1, 2], Corollary 3).  At alpha = 2 LSLR is LR
+        with the labels flipped, its estimate is -beta_LR, and sigma(-s) is
+        exactly LR's probability.  ``model="r-logit"`` (eq. 10) for LSLR, whose
+        values can leave [0, 1] (Theorem 1), returned as they are; for
+        alpha > 1 it falls as s rises, so its argmax is :meth:`predict` too.
         """
         if model not in ("logit", "r-logit"):
             raise ValueError(f"model={model!r} is invalid; use 'logit' or 'r-logit'")
-        s = self.decision_function(X)
         if model == "r-logit":
             if getattr(self.loss_, "name", None) != "lslr":
                 raise ValueError(f"the R-logit model belongs to LSLR; this estimator was fitted with {self.loss_!r}")
-            p1 = self.loss_.link(s)
+            p1 = self.loss_.link(self._scores(X))
             return np.column_stack([1 - p1, p1])
-        # sigma(-s) directly, not 1 - sigma(s): the small probability keeps its digits
-        return np.column_stack([LR().link(-s), LR().link(s)])
+        t = self.decision_function(X)
+        # sigma(-t) directly, not 1 - sigma(t): the small probability keeps its digits
+        return np.column_stack([LR().link(-t), LR().link(t)])
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it."""
