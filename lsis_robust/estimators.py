@@ -17,34 +17,38 @@ from .losses import LR, MarginLoss, get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights"]
 
-# Column scales (weighted RMS) the fit accepts.  Inside, the scaled fit is exact and the back-transformed
-# coefficients (gamma_j / s_j) and their variances (scaled ones / s_j^2, 1e-200 .. 1e200 times values of
-# order 1/n) stay well inside the normal float64 range; beyond, the variances under- or overflow, as do
-# the squares of the values themselves near 1e+-154, and a fit could only be silently wrong.
+# The estimator fits on columns divided by their typical magnitude: the median (lower middle value) of a
+# column's non-zero |values|.  It is robust (a few leverage points do not shrink the bulk of the column,
+# which would make the stopping rule lax for exactly the rows a robust loss keeps) and never 0 for a
+# sparse or binary column.  Accepted: typical magnitudes in SCALE_RANGE, values at most SPREAD_LIMIT times
+# the typical magnitude.  Inside, the back-transformed coefficients (gamma_j / s_j), their variances
+# (scaled ones / s_j^2, about 1/n times up to 1e+-200) and the squares of the scaled values (at most 1e200)
+# stay inside the normal float64 range with room to spare; near 1e+-150 they leave it, and standard errors
+# would come out as 0 or inf, so beyond the limits the fit is refused instead of silently wrong.
 SCALE_RANGE = (1e-100, 1e100)
+SPREAD_LIMIT = 1e100
 
 
-def _column_scales(Z, w, first, names):
-    """Weighted RMS of each column of the design from ``first`` on (1 before it and for all-zero columns).
-
-    Only rows with positive weight count: the others do not enter the fit.  Each column is divided by
-    its largest magnitude before squaring, so neither huge nor tiny values over- or underflow on the way
-    to the range check.
-    """
-    used = Z[w > 0]
-    wu = w[w > 0] / w.sum()
+def _column_scales(Z, first, names):
+    """Typical magnitude of each column of the design from ``first`` on (1 before it and for zero columns)."""
     scales = np.ones(Z.shape[1])
     for j in range(first, Z.shape[1]):
-        top = np.abs(used[:, j]).max()
-        if top == 0:
+        magnitude = np.abs(Z[:, j])
+        nonzero = magnitude[magnitude > 0]
+        if nonzero.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
-        scales[j] = top * np.sqrt(wu @ (used[:, j] / top) ** 2)
+        scales[j] = np.quantile(nonzero, 0.5, method="inverted_cdf")  # a value of the column: no sum to overflow
+        label = repr(names[j - first]) if names else str(j - first)
         if not SCALE_RANGE[0] <= scales[j] <= SCALE_RANGE[1]:
-            label = repr(names[j - first]) if names else str(j - first)
             raise ValueError(
-                f"column {label} of X has scale (weighted root mean square) {scales[j]:.3g}; fits are exact "
-                f"only for column scales in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the squares or the "
+                f"column {label} of X has typical magnitude (median non-zero |value|) {scales[j]:.3g}; fits are "
+                f"exact only for typical magnitudes in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the "
                 "coefficients' variances leave the float64 range): express the column in other units")
+        if nonzero.max() > SPREAD_LIMIT * scales[j]:
+            raise ValueError(
+                f"column {label} of X has a value {nonzero.max():.3g}, more than {SPREAD_LIMIT:g} times its typical "
+                f"magnitude {scales[j]:.3g} (median non-zero |value|): its square leaves the float64 range; "
+                "transform or remove it")
     return scales
 
 
@@ -102,12 +106,14 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-8
         Convergence when the largest absolute entry of the gradient of the
         mean loss, taken with respect to the coefficients of the columns
-        scaled to unit weighted root mean square (d f / d beta_j divided by
-        the RMS of column j; the intercept's column is 1 already), is at
-        most ``tol`` and the Newton step no longer moves them.  The rule,
-        and so the estimate, do not depend on the units of X: rescaling a
-        column by s divides its coefficient by s and changes nothing else.
-        Columns whose scale lies outside [1e-100, 1e100] are refused (see
+        divided by their typical magnitude (d f / d beta_j divided by the
+        median non-zero |x_j| over the rows with positive weight; the
+        intercept's column is 1 already), is at most ``tol`` and the Newton
+        step no longer moves them.  The rule, and so the estimate, do not
+        depend on the units of X: rescaling a column by s divides its
+        coefficient by s and changes nothing else.  Columns whose typical
+        magnitude lies outside [1e-100, 1e100], or with a value more than
+        1e100 times it, are refused with a ``ValueError`` (see
         :data:`SCALE_RANGE`).
     max_iter : int, default=100
     cov_type : {"sandwich", "model"}, default="sandwich"
@@ -219,13 +225,16 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit_design(self, Z, y_pm, sw):
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
-        # The solver's stopping rule and step caps are absolute; on columns of unit RMS they are scale-free,
-        # and Newton's iterates (and so the minimiser found) are the same in any units. Rows of weight 0
-        # do not enter the objective; dropped, their values cannot overflow its Hessian either.
-        scales = _column_scales(Z, sw, int(self.fit_intercept), self.feature_names_)
+        # Rows of weight 0 do not enter the objective: dropped, they neither set a column's scale nor
+        # overflow the Hessian with values that only they hold.
         rows = sw > 0
-        fit = fit_batch(loss, Z[rows] / scales, y_pm[None, rows], sw[None, rows], tol=tol, max_iter=max_iter,
-                        n_random=self.n_starts, rng=check_random_state(self.random_state))
+        if not rows.all():
+            Z, y_pm, sw = Z[rows], y_pm[rows], sw[rows]
+        # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude they are
+        # scale-free, and Newton's iterates (and so the minimiser found) are the same in any units.
+        scales = _column_scales(Z, int(self.fit_intercept), self.feature_names_)
+        fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
+                        rng=check_random_state(self.random_state))
         beta = fit.beta[0] / scales
         self.n_iter_ = int(fit.n_iter[0])
         self.objective_ = float(fit.objective[0])
@@ -233,7 +242,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.start_ = fit.start[0]
         if not fit.newton_converged[0] and not fit.separated[0]:  # diverging is explained by separation below
             warnings.warn(
-                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} (on columns scaled to unit RMS, see tol) "
+                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} (on the rescaled columns, see tol) "
                 f"within {max_iter} iterations (largest entry {fit.grad_max[0]:.3g}); the estimate may not be "
                 "the minimiser",
                 ConvergenceWarning, stacklevel=3)
