@@ -196,7 +196,8 @@ def test_hostile_shapes_and_parameters():
 
 def test_tol_is_the_documented_scale_free_rule():
     # the docstring's promise: at the estimate the gradient of the mean loss with respect to the coefficients
-    # of the columns divided by their typical magnitude (d f / d beta_j over the median |x_j|) is at most tol; rescaling X changes nothing about it
+    # of the columns divided by their typical magnitude (d f / d beta_j over the median |x_j|) is at most
+    # tol, whatever the units of X
     X, y = _sample(seed=8)
     for s in (1.0, 1e-7, 1e7):
         est = RobustLogisticRegression(loss="lslr", alpha=0.3, tol=1e-10).fit(X * s, y)
