@@ -29,24 +29,35 @@ SCALE_RANGE = (1e-100, 1e100)
 SPREAD_LIMIT = 1e100
 
 
-def _column_scales(Z, first, names):
-    """Typical magnitude of each column of the design from ``first`` on (1 before it and for zero columns)."""
+def _column_scales(Z, w, first, names):
+    """Typical magnitude of each column of the design from ``first`` on (1 before it and for zero columns).
+
+    The weighted median counts each row by its weight, as if it were repeated (scikit-learn's
+    sample-weight contract); with equal weights it is a selection, not a sort.
+    """
     scales = np.ones(Z.shape[1])
-    for j in range(first, Z.shape[1]):
-        magnitude = np.abs(Z[:, j])
-        nonzero = magnitude[magnitude > 0]
-        if nonzero.size == 0:
+    equal = np.all(w == w[0])
+    for j, magnitude in enumerate(np.ascontiguousarray(np.abs(Z[:, first:]).T), start=first):
+        nonzero = magnitude > 0
+        values = magnitude[nonzero]
+        if values.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
-        scales[j] = np.quantile(nonzero, 0.5, method="inverted_cdf")  # a value of the column: no sum to overflow
+        if equal:
+            k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
+            scales[j] = np.partition(values, k)[k]
+        else:
+            order = np.argsort(values)
+            cum = np.cumsum(w[nonzero][order])
+            scales[j] = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
         label = repr(names[j - first]) if names else str(j - first)
         if not SCALE_RANGE[0] <= scales[j] <= SCALE_RANGE[1]:
             raise ValueError(
                 f"column {label} of X has typical magnitude (median non-zero |value|) {scales[j]:.3g}; fits are "
                 f"exact only for typical magnitudes in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the "
                 "coefficients' variances leave the float64 range): express the column in other units")
-        if nonzero.max() > SPREAD_LIMIT * scales[j]:
+        if values.max() > SPREAD_LIMIT * scales[j]:
             raise ValueError(
-                f"column {label} of X has a value {nonzero.max():.3g}, more than {SPREAD_LIMIT:g} times its typical "
+                f"column {label} of X has a value {values.max():.3g}, more than {SPREAD_LIMIT:g} times its typical "
                 f"magnitude {scales[j]:.3g} (median non-zero |value|): its square leaves the float64 range; "
                 "transform or remove it")
     return scales
@@ -232,7 +243,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             Z, y_pm, sw = Z[rows], y_pm[rows], sw[rows]
         # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude they are
         # scale-free, and Newton's iterates (and so the minimiser found) are the same in any units.
-        scales = _column_scales(Z, int(self.fit_intercept), self.feature_names_)
+        scales = _column_scales(Z, sw, int(self.fit_intercept), self.feature_names_)
         fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
                         rng=check_random_state(self.random_state))
         beta = fit.beta[0] / scales

@@ -130,10 +130,21 @@ def test_an_all_zero_column_gets_unit_scale_not_a_division_by_zero():
 
     X, _ = _sample(seed=2)
     Z = np.column_stack([np.ones(len(X)), X[:, :2] * 1e-20, np.zeros(len(X))])
-    scales = _column_scales(Z, first=1, names=None)
+    scales = _column_scales(Z, np.ones(len(X)), first=1, names=None)
     assert scales[0] == 1.0 and scales[3] == 1.0
     np.testing.assert_allclose(scales[1:3], np.quantile(np.abs(X[:, :2] * 1e-20), 0.5, axis=0, method="inverted_cdf"),
                                rtol=1e-15)
+
+
+def test_the_scale_is_a_weighted_median_so_weights_equal_repeated_rows():
+    from lsis_robust.estimators import _column_scales
+
+    rng = np.random.default_rng(3)
+    Z = np.column_stack([np.ones(11), rng.standard_normal((11, 2))])
+    w = rng.integers(1, 4, size=11).astype(float)
+    repeated = np.repeat(Z, w.astype(int), axis=0)
+    ones = np.ones(len(repeated))
+    np.testing.assert_array_equal(_column_scales(Z, w, 1, None), _column_scales(repeated, ones, 1, None))
 
 
 def test_a_value_whose_square_overflows_is_a_clear_error():
