@@ -331,9 +331,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return np.column_stack([LR().link(-t), LR().link(t)])
 
     def predict_log_proba(self, X):
-        """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it.
+
+        Computed as log sigma(+-t) = -log(1 + e^(-+t)) directly, so it stays finite (about -|t|) where the
+        probability itself underflows to 0.
+        """
+        t = self.decision_function(X)
+        return -np.column_stack([np.logaddexp(0.0, t), np.logaddexp(0.0, -t)])
 
     # ------------------------------------------------------------ inference
     @property

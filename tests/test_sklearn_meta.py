@@ -162,6 +162,20 @@ def test_lslr_at_alpha_2_reports_the_logistic_regression_probabilities():
     np.testing.assert_allclose(lslr.predict_proba(X), lr.predict_proba(X), rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("alpha", [0.3, 1.5])
+def test_log_proba_stays_finite_where_the_probability_underflows(alpha):
+    X, y = _sample(n=400, seed=5)
+    est = RobustLogisticRegression(loss="lslr", alpha=alpha).fit(X, y)
+    far = np.array([[1e4, 0.0], [-1e4, 0.0]])
+    t = est.decision_function(far)
+    log_proba = est.predict_log_proba(far)
+    assert np.all(np.isfinite(log_proba))
+    # the losing class has log-probability -|t| (to rounding), the winning one 0
+    np.testing.assert_allclose(log_proba.min(axis=1), -np.abs(t), rtol=1e-12)
+    np.testing.assert_array_equal(log_proba.max(axis=1), 0.0)
+    np.testing.assert_array_equal(est.classes_[np.argmax(log_proba, axis=1)], est.predict(far))
+
+
 def test_string_labels_and_r_logit_agree_with_predict_for_alpha_above_one():
     X, y = _sample(n=400, seed=4)
     labels = np.array(["no", "yes"])[y]
