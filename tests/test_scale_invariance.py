@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from lsis_robust import RobustLogisticRegression
 
 LOSSES = [("lr", {}), ("lslr", {"alpha": 0.3}), ("mlslr", {"alpha": 0.4}), ("lsqlr", {}), ("by", {}), ("ch", {})]
-SCALES = [1e-12, 1e-8, 1e-6, 1e6, 1e12]
+SCALES = [1e-90, 1e-12, 1e-8, 1e-6, 1e6, 1e12, 1e90]  # 1e-12 .. 1e12 required; 1e+-90 near the limit
 
 
 def _sample(n=300, seed=0):
