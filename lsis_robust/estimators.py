@@ -182,6 +182,9 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return get_loss(self.loss)
 
     def _check_params(self):
+        if isinstance(self.loss, type):  # it has phi and dphi, but unbound: fitting would fail deep inside
+            raise TypeError(f"loss={self.loss.__name__} is a class; pass a loss name or an instance, e.g. "
+                            f"{self.loss.__name__}() or get_loss(name, ...)")
         if self.solver != "newton":
             raise ValueError(f"solver={self.solver!r} is not supported; use 'newton'")
         if self.weights not in (None, "mcd"):

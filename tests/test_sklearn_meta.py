@@ -110,6 +110,8 @@ def test_parameters_that_do_not_fit_the_loss_are_clear_errors():
         RobustLogisticRegression(loss="lr", alpha=0.3).fit(X, y)
     with pytest.raises(ValueError, match="'lsqlr' does not take parameter.*c"):
         RobustLogisticRegression(loss="lsqlr", c=0.5).fit(X, y)
+    with pytest.raises(TypeError, match="loss=LSLR is a class; pass a loss name or an instance"):
+        RobustLogisticRegression(loss=type(get_loss("lslr"))).fit(X, y)
 
 
 def test_nested_set_params_on_a_loss_is_a_clear_error_not_a_shared_mutation():
