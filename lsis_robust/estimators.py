@@ -12,10 +12,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
+from ._identifiability import AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side
 from ._multistart import _decreasing, fit_batch
 from .losses import LR, MarginLoss, get_loss
 
-__all__ = ["RobustLogisticRegression", "mcd_weights"]
+__all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 
 # The estimator fits on columns divided by their typical magnitude: the median (lower middle value) of a
 # column's non-zero |values|.  It is robust (a few leverage points do not shrink the bulk of the column,
@@ -33,12 +34,13 @@ def _column_scales(Z, w, first, names):
     """Typical magnitude of each column of the design from ``first`` on (1 before it and for zero columns).
 
     The weighted median counts each row by its weight, as if it were repeated (scikit-learn's
-    sample-weight contract); with equal weights it is a selection, not a sort.
+    sample-weight contract; rows of weight 0 do not count); with equal weights it is a selection, not a sort.
     """
     scales = np.ones(Z.shape[1])
-    equal = np.all(w == w[0])
+    positive = w > 0
+    equal = np.all(w[positive] == w[positive][0])
     for j, magnitude in enumerate(np.ascontiguousarray(np.abs(Z[:, first:]).T), start=first):
-        nonzero = magnitude > 0
+        nonzero = (magnitude > 0) & positive
         values = magnitude[nonzero]
         if values.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
@@ -135,6 +137,31 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState or None
         Seeds the random starts and the MCD.
 
+    Notes
+    -----
+    Before fitting, columns of the design (intercept first) that lie in the
+    span of earlier columns on the rows of positive weight are *aliased*, as
+    in R's ``glm`` (relative tolerance 1e-7, the earlier column of a collinear
+    pair is kept): an :class:`AliasedColumnsWarning` names them, the fit uses
+    the other columns, and their coefficients are 0 with NaN standard errors.
+
+    After fitting, losses whose phi approaches its infimum only as the margin
+    grows (LR, LSQLR, MLSLR, BY and CH among the built-in ones; a property of
+    phi, not of the name) are checked for (quasi-)complete separation by
+    Konis's linear program (:mod:`lsis_robust._identifiability`).  Separated
+    data then have no finite minimiser, bounded losses included: moving along
+    the separating direction lowers the loss of every separated row towards the
+    infimum and leaves the others unchanged.  Newton stops where phi' has
+    underflowed (coefficients of 14-24 on the issue's example) and would report
+    convergence; instead a :class:`~sklearn.exceptions.ConvergenceWarning`
+    names the infinite coefficients, ``converged_`` is False and their
+    standard errors are inf (z and p NaN).  The other coefficients are the
+    limits of the fit on the rows the direction leaves on its hyperplane.
+    LSLR with alpha > 0 grows for large margins and keeps a finite minimiser on
+    separated data.  A bounded loss can also have no finite minimiser without
+    separation (its objective flattening along the estimate's ray, MLSLR on
+    vaso); that case keeps its own warning and ``converged_ = False``.
+
     Attributes
     ----------
     coef_ : ndarray (1, n_features)
@@ -151,6 +178,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         Covariance of (intercept, coef), intercept first when fitted.
     weights_ : ndarray (n_samples,)
         Observation weights used (sample_weight times MCD weights).
+    aliased_ : ndarray of bool (n_params,)
+        Aliased coefficients (fixed at 0), intercept first when fitted.
+    separation_ : Separation or None
+        None unless separated data leave this loss without a finite minimiser;
+        then ``direction`` (a separating direction over the coefficients),
+        ``infinite`` (bool mask of the coefficients that diverge) and ``rows``
+        (bool mask of the separated rows).
     """
 
     def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, solver="newton",
@@ -233,20 +267,85 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.weights_ = sw
         y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
         Z = self._design(X)
-        self._fit_design(Z, y_pm, sw)
+        scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
+        aliased = self._check_aliasing(Z, sw)
+        fit = self._fit_design(Z[:, ~aliased], y_pm, sw, scales[~aliased])
+        self._finish_identification(Z[:, ~aliased], y_pm, sw, aliased, fit)
         return self
 
-    def _fit_design(self, Z, y_pm, sw):
+    def _check_aliasing(self, Z, sw):
+        """Mask of the design's aliased columns (see :mod:`lsis_robust._identifiability`), with its warning."""
+        aliased = aliased_columns(Z, sw)
+        names = np.array(self._param_names())
+        if aliased.all():
+            raise ValueError(f"no coefficient can be estimated: every column ({', '.join(names)}) is zero on the "
+                             "rows of positive weight")
+        if aliased.any():
+            warnings.warn(
+                f"{aliased.sum()} coefficient(s) not defined because of singularities: {', '.join(names[aliased])} "
+                "lie in the span of the earlier columns on the rows of positive weight (R's glm rule, relative "
+                "tolerance 1e-7); they are fixed at 0, with NaN standard errors, and the other coefficients "
+                "are fitted without them", AliasedColumnsWarning, stacklevel=3)
+        return aliased
+
+    def _finish_identification(self, Z, y_pm, sw, aliased, fit):
+        """Separation check on the fitted (non-aliased) design, then coefficients and covariance over all terms.
+
+        ``Z`` holds the kept columns, on which ``_fit_design`` set the coefficients and covariance.
+        """
+        loss = self.loss_
+        kept = ~aliased
+        side = infimum_side(loss)
+        sep = find_separation(Z, y_pm, sw, side, beta=self.params_, loss=loss) if side else None
+        p = aliased.size
+        beta = np.zeros(p)
+        beta[kept] = self.params_
+        cov = np.full((p, p), np.nan)
+        cov[np.ix_(kept, kept)] = self.covariance_
+        self.separation_ = None
+        if sep is not None:
+            infinite = np.zeros(p, dtype=bool)
+            infinite[kept] = sep.infinite
+            direction = np.zeros(p)
+            direction[kept] = sep.direction
+            self.separation_ = Separation(direction=direction, infinite=infinite, rows=sep.rows)
+            cov[infinite, :] = np.nan
+            cov[:, infinite] = np.nan
+            cov[infinite, infinite] = np.inf
+            self.converged_ = False
+            names = np.array(self._param_names())[infinite]
+            labels = "reversed labels " if side < 0 else ""
+            warnings.warn(
+                f"{loss!r}: the data are (quasi-)separated ({labels}{sep.rows.sum()} of "
+                f"{np.count_nonzero(sw)} weighted rows), and this loss approaches its infimum only as the "
+                f"margins grow, so no finite minimiser exists: {', '.join(names)} "
+                f"{'is' if names.size == 1 else 'are'} infinite. The returned values are finite but arbitrary "
+                "in size, and their standard errors are inf (z and p undefined)", ConvergenceWarning, stacklevel=3)
+        elif fit.separated[0]:
+            if fit.lr_separated[0] and _decreasing(loss):
+                reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
+                          "minimiser exists")
+            else:
+                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
+                          f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
+                          "direction (separation for this loss); the starts found no finite minimiser (more "
+                          "starts, n_starts, may)")
+            warnings.warn(f"{loss!r}: {reason}, and the coefficients returned are finite but arbitrary in size",
+                          ConvergenceWarning, stacklevel=3)
+        self.aliased_ = aliased
+        self._set_coef(beta)
+        self.covariance_ = cov
+
+    def _fit_design(self, Z, y_pm, sw, scales):
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
-        # Rows of weight 0 do not enter the objective: dropped, they neither set a column's scale nor
-        # overflow the Hessian with values that only they hold.
+        # Rows of weight 0 do not enter the objective: dropped, their values cannot overflow its Hessian.
         rows = sw > 0
         if not rows.all():
             Z, y_pm, sw = Z[rows], y_pm[rows], sw[rows]
-        # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude they are
-        # scale-free, and Newton's iterates (and so the minimiser found) are the same in any units.
-        scales = _column_scales(Z, sw, int(self.fit_intercept), self.feature_names_)
+        # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude
+        # (``scales``, see _column_scales) they are scale-free, and Newton's iterates (and so the minimiser
+        # found) are the same in any units.
         fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
                         rng=check_random_state(self.random_state))
         beta = fit.beta[0] / scales
@@ -260,17 +359,6 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"within {max_iter} iterations (largest entry {fit.grad_max[0]:.3g}); the estimate may not be "
                 "the minimiser",
                 ConvergenceWarning, stacklevel=3)
-        if fit.separated[0]:
-            if fit.lr_separated[0] and _decreasing(loss):
-                reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
-                          "minimiser exists")
-            else:
-                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
-                          f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
-                          "direction (separation for this loss); the starts found no finite minimiser (more "
-                          "starts, n_starts, may)")
-            warnings.warn(f"{loss!r}: {reason}, and the coefficients returned are finite but arbitrary in size",
-                          ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
@@ -278,7 +366,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
         self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
-        return self
+        return fit
 
     def _set_coef(self, beta):
         if self.fit_intercept:
@@ -349,22 +437,27 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return np.concatenate([self.intercept_, self.coef_[0]]) if self.fit_intercept else self.coef_[0].copy()
 
     def _param_names(self):
-        names = self.feature_names_ or [f"x{j + 1}" for j in range(self.coef_.shape[1])]
+        names = self.feature_names_ or [f"x{j + 1}" for j in range(self.n_features_in_)]
         return (["const"] if self.fit_intercept else []) + [str(n) for n in names]
 
     def summary(self, level=0.95) -> pd.DataFrame:
-        """Coefficient table: estimate, std. error, z, p-value and a Wald interval per term."""
+        """Coefficient table: estimate, std. error, z, p-value and a Wald interval per term.
+
+        Aliased terms (``aliased`` column True) have NaN everywhere but their fixed 0; infinite terms of
+        separated data have an infinite standard error, NaN z and p, and the interval (-inf, inf).
+        """
         check_is_fitted(self)
         if not 0 < level < 1:
             raise ValueError(f"level={level!r} must lie in (0, 1)")
         est = self.params_
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = est / se
+            z = np.where(np.isfinite(se), est / se, np.nan)
         p = 2 * stats.norm.sf(np.abs(z))
         q = stats.norm.ppf(0.5 + level / 2)
         lo, hi = f"[{(1 - level) / 2:.3g}", f"{0.5 + level / 2:.3g}]"
-        return pd.DataFrame({"coef": est, "std err": se, "z": z, "P>|z|": p, lo: est - q * se, hi: est + q * se},
+        return pd.DataFrame({"coef": est, "std err": se, "z": z, "P>|z|": p, lo: est - q * se, hi: est + q * se,
+                             "aliased": self.aliased_},
                             index=pd.Index(self._param_names(), name="term"))
 
     def summary_text(self) -> str:
@@ -377,6 +470,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             f"Objective (mean loss): {self.objective_:.8g}   converged: {self.converged_}   "
             f"iterations: {self.n_iter_}   start: {self.start_}",
         ]
+        if self.aliased_.any():  # R's wording
+            head.append(f"Coefficients: ({self.aliased_.sum()} not defined because of singularities)")
+        if self.separation_ is not None:
+            infinite = np.array(self._param_names())[self.separation_.infinite]
+            head.append(f"Separation: no finite estimate of {', '.join(infinite)} (std err inf)")
         width = max(len(h) for h in head)
         body = table.to_string(float_format=lambda v: f"{v:.4f}")
         width = max(width, max(len(line) for line in body.splitlines()))

@@ -41,13 +41,21 @@ __all__ = [
 ]
 
 
+def _real_scalar(value, name: str) -> float:
+    """A Python/numpy real number or 0-d real array as a float (-0.0 becomes 0.0); TypeError otherwise."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        what = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise TypeError(f"{name} must be a real number, got {what}")
+    return float(value) + 0.0
+
+
 def validate_alpha(alpha, n_classes: int = 2) -> float:
     """Check a smoothing level against Theorem 1: [0, 1) or (1, K/(K-1)]."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
-    if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+    alpha = _real_scalar(alpha, "alpha")
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    alpha = float(alpha)
     upper = n_classes / (n_classes - 1)
     if not math.isfinite(alpha) or alpha < 0 or alpha == 1 or alpha > upper:
         raise ValueError(
@@ -58,23 +66,43 @@ def validate_alpha(alpha, n_classes: int = 2) -> float:
     return alpha
 
 
+# The BY/CH closed forms are checked against high-precision references for c in this range
+# (tests/test_losses_finite.py); BY's eta subtracts terms of size 1/c, so a smaller c loses digits.
+C_RANGE = (1e-3, 1e3)
+
+
 def _validate_c(c) -> float:
-    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
-        raise TypeError(f"c must be a real number, got {type(c).__name__}")
-    c = float(c)
-    if not math.isfinite(c) or c <= 0:
-        raise ValueError(f"c={c!r} is invalid: the tuning constant c must be a finite number > 0")
+    c = _real_scalar(c, "c")
+    if not C_RANGE[0] <= c <= C_RANGE[1]:
+        raise ValueError(f"c={c!r} is invalid: the tuning constant c must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}]")
     return c
 
 
 _LOG2 = math.log(2.0)
 
 
-def _as_float_array(m):
-    m = np.asarray(m, dtype=np.float64)
+def _as_float_array(m, what="margins"):
+    """m as float64; NaN raises (a NaN margin is a bug upstream, not a value to propagate), +-inf are limits."""
+    raw = np.asarray(m)
+    if raw.dtype.kind == "O" and m is not None:  # None would become NaN
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must be real numbers, got {type(m).__name__} holding non-numbers") from None
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be real numbers, got {type(m).__name__} of dtype {raw.dtype}")
+    m = raw.astype(np.float64, copy=False)
     if np.isnan(m).any():
-        raise ValueError("margins contain NaN; a loss is defined for real margins (+-inf give its limits)")
+        raise ValueError(f"{what} contain NaN; a loss is defined for real {what} (+-inf give its limits)")
     return m
+
+
+def _as_v_array(v):
+    """Values v = phi_LR(m) of the logistic loss: real and >= 0 (v = +inf is the limit m -> -inf)."""
+    v = _as_float_array(v, "values v")
+    if (v < 0).any():
+        raise ValueError("values v = phi_LR(m) = -log sigma(m) must be >= 0; got a negative v")
+    return v
 
 
 def _log_sigmoid(m):
@@ -192,13 +220,19 @@ class MarginLoss:
         raise NotImplementedError(f"{self!r} is not a rho-transform of the logistic loss")
 
     def weight(self, m):
-        """Per-observation weight psi(v)/v relative to ML: phi'(m) / phi_LR'(m).
+        """Per-observation weight relative to ML: phi'(m) / phi_LR'(m) = phi'(m) / -sigma(-m).
 
         It equals rho'(v) for rho-transformed losses: 1 for LR, and near 0 for
-        observations that a bounded loss ignores.
+        observations that a bounded loss ignores.  The built-in losses give it
+        in closed form, finite for every finite margin and at its limits at
+        +-inf.  This generic ratio needs sigma(-m) > 0 in float64: past
+        m = 745 it has underflowed to 0 and the ratio is NaN (a loss can
+        override ``weight`` with its closed form).
         """
         m = _as_float_array(m)
-        return self.dphi(m) / -_logistic_parts(m)[3]
+        sn = _logistic_parts(m)[3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.dphi(m) / -sn
 
     def link(self, s):
         """Probability model P(Y=+1 | score s) that this loss estimates consistently."""
@@ -230,7 +264,10 @@ class LR(MarginLoss):
         return phi, dphi, e
 
     def rho(self, v):
-        return _as_float_array(v).copy()
+        return _as_v_array(v).copy()
+
+    def weight(self, m):
+        return np.ones_like(_as_float_array(m))
 
 
 class LSLR(MarginLoss):
@@ -258,12 +295,29 @@ class LSLR(MarginLoss):
     def derivatives(self, m):
         lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
         a = self.alpha / 2
-        return -(1 - a) * lsp - a * lsn, -(1 - a) * sn + a * sp, s2
+        # log sigma(-m) = -inf at m = +inf: with a = 0 its term is absent, not 0 * inf
+        phi = -((1 - a) * lsp if a < 1 else 0.0) - (a * lsn if a > 0 else 0.0)
+        return phi, -(1 - a) * sn + a * sp, s2
 
     def rho(self, v):
-        v = _as_float_array(v)
+        v = _as_v_array(v)
         a = self.alpha / 2
-        return (1 - a) * v - a * np.log(-np.expm1(-v))
+        if a == 0:
+            return v.copy()
+        # log(1 - e^{-v}): log1p keeps the e^{-v} tail for large v, expm1 the small-v end;
+        # v = 0 is m = +inf, where rho is +inf
+        with np.errstate(divide="ignore"):
+            log_1m = np.where(v > _LOG2, np.log1p(-np.exp(-v)), np.log(-np.expm1(-np.minimum(v, _LOG2))))
+        return ((1 - a) * v if a < 1 else 0.0) - a * log_1m  # alpha = 2: no v term, not 0 * inf at v = inf
+
+    def weight(self, m):
+        """(1 - alpha/2) - (alpha/2) e^m; below the float range (-inf) for alpha > 0 and m past about 709."""
+        m = _as_float_array(m)
+        a = self.alpha / 2
+        if a == 0:
+            return np.ones_like(m)
+        with np.errstate(over="ignore"):
+            return (1 - a) - a * np.exp(m)
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
@@ -318,22 +372,37 @@ class MLSLR(MarginLoss):
         return self.derivatives(m, order=0)[0]
 
     def derivatives(self, m, order=2):
-        lsp, lsn, sp, sn, _ = _logistic_parts(_as_float_array(m))
+        lsp, lsn, sp, sn, s2 = _logistic_parts(_as_float_array(m))
         al = self.alpha
         a, b = 1 - al / 2, al / 2
         log_u_pos, log_u_neg = self._log_u(lsp, lsn, sp, sn), self._log_u(lsn, lsp, sn, sp)
-        # a = 0 only at alpha = 2, where log u(m) may be -inf: drop the term, do not form 0 * inf.
-        phi = -b * log_u_neg - (a * log_u_pos if a > 0 else 0.0)
+        # a = 0 (alpha = 2) or b = 0 (alpha = 0) is LR, where the other log u is -inf at an infinite
+        # margin: drop the absent term, do not form 0 * inf.
+        phi = -(b * log_u_neg if b > 0 else 0.0) - (a * log_u_pos if a > 0 else 0.0)
         if order == 0:
             return (phi,)
-        log_s2 = lsp + lsn
-        g = np.exp(log_s2 - log_u_pos) if a > 0 else 0.0
-        h = np.exp(log_s2 - log_u_neg)
-        dphi = -(1 - al) * (a * g - b * h)
-        tanh = np.tanh(_as_float_array(m) / 2)
-        dh = -tanh * h + (1 - al) * h * h
-        dg = -tanh * g - (1 - al) * g * g if a > 0 else 0.0
-        return phi, dphi, -(1 - al) * (a * dg - b * dh)
+        w = self._weight(s2)
+        # phi' = -sigma(-m) w(m); differentiating w = k s2 / (k s2 + ab) gives
+        # phi'' = w (w s2 + ab sigma(-m) (2 sigma(m) - sigma(-m)) / D), D = k s2 + ab.
+        # The differences a g - b h of the textbook form cancel to O(e^{-2|m|}) in both tails; these
+        # products do not, so both derivatives keep their relative accuracy at every margin.
+        dphi = -sn * w
+        k = (1 - al) ** 2
+        d2 = w * s2
+        if a * b > 0:
+            d2 += a * b * sn * (2 * sp - sn) / (k * s2 + a * b)
+        return phi, dphi, w * d2
+
+    def _weight(self, s2):
+        """rho'(v) = (1 - alpha)^2 s2 / (u(m) u(-m)), with u(m) u(-m) = (1 - alpha)^2 s2 + ab exactly."""
+        a, b = 1 - self.alpha / 2, self.alpha / 2
+        if a * b == 0:  # alpha = 0 or 2: LR
+            return np.ones_like(s2)
+        k = (1 - self.alpha) ** 2
+        return k * s2 / (k * s2 + a * b)
+
+    def weight(self, m):
+        return self._weight(_logistic_parts(_as_float_array(m))[4])
 
     def rho(self, v):
         return self.phi(_margin_from_v(v))
@@ -341,7 +410,7 @@ class MLSLR(MarginLoss):
 
 def _margin_from_v(v):
     """Inverse of v = -log sigma(m): m = -log(e^v - 1), stable for small and large v."""
-    v = _as_float_array(v)
+    v = _as_v_array(v)
     with np.errstate(divide="ignore"):
         return -np.where(v > 30, v + np.log1p(-np.exp(-np.minimum(v, 700))), np.log(np.expm1(np.minimum(v, 30))))
 
@@ -368,7 +437,11 @@ class LSQLR(MarginLoss):
         return 0.5 * sn * sn, -sn * s2, s2 * sn * (2 * sp - sn)
 
     def rho(self, v):
-        return 0.5 * np.expm1(-_as_float_array(v)) ** 2
+        return 0.5 * np.expm1(-_as_v_array(v)) ** 2
+
+    def weight(self, m):
+        """rho'(v) = sigma(m) sigma(-m)."""
+        return _logistic_parts(_as_float_array(m))[4]
 
 
 class _BoundedRhoLoss(MarginLoss):
@@ -461,10 +534,19 @@ class _BoundedRhoLoss(MarginLoss):
         return [dphi, d2]
 
     def psi(self, v):
-        return self.psi_dpsi(_as_float_array(v))[0]
+        return self.psi_dpsi(_as_v_array(v))[0]
+
+    def weight(self, m):
+        """rho'(v) = sigma(-m) psi(v) + sigma(m) psi(vbar), vbar = phi_LR(-m) (phi' of the class docstring over -sigma(-m))."""
+        m = _as_float_array(m)
+        w, u, small, big, pos = self._sides(m.ravel())
+        psi_w, psi_u = self.psi_dpsi(w)[0], self.psi_dpsi(u)[0]
+        # v = w and vbar = u where m >= 0; sigma(-m) is then the small one
+        out = np.where(pos, small * psi_w + big * psi_u, big * psi_u + small * psi_w)
+        return out.reshape(m.shape)[()]
 
     def rho(self, v):
-        v = _as_float_array(v)
+        v = _as_v_array(v)
         t = np.exp(-v)
         one_minus_t = -np.expm1(-v)
         with np.errstate(divide="ignore"):
@@ -536,7 +618,9 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
     # zeta1, psi_dpsi and eta at v give the rho form (eq. 21), an evaluation independent of _evaluate.
     def _sqrt_exp(self, v):
         """s = sqrt(max(v, c)) and psi(v) = e^{-s}."""
-        s = np.sqrt(np.maximum(v, self.c))
+        # e^{-sqrt v} has underflowed to 0 long before v = 1e6; capping there gives the limit at v = inf
+        # instead of -2 e^{-s}(1 + s) = 0 * inf.
+        s = np.sqrt(np.clip(v, self.c, 1e6))
         return s, np.exp(-s)
 
     def zeta1(self, v):

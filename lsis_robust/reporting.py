@@ -1,7 +1,9 @@
 """Writing results: tables (Markdown, CSV, LaTeX), figures (PNG) and provenance.
 
 Every file is written to a temporary name in the target folder and renamed
-into place, so an interrupted run never leaves a half-written result.
+into place, so an interrupted run never leaves a half-written result.  The
+temporary file is created like any ``open(path, "w")`` would create it, so
+results get the permissions the user's umask asks for (0644 under umask 022).
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import datetime as _dt
 import json
 import os
 import platform
+import secrets
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +35,14 @@ def atomic_path(path, suffix=None):
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    # Not tempfile.mkstemp: it creates files with mode 0600 whatever the umask, and the rename keeps that mode.
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix or path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     os.close(fd)
     try:
         yield Path(tmp)

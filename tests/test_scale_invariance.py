@@ -114,6 +114,13 @@ def test_the_error_names_a_dataframe_column_by_its_name():
         RobustLogisticRegression().fit(df, y)
 
 
+def test_the_error_names_the_right_column_beside_an_aliased_one():
+    X, y = _sample(seed=1)
+    df = pd.DataFrame({"age": X[:, 0], "age_again": X[:, 0], "dose": X[:, 1] * 1e-200})
+    with pytest.raises(ValueError, match="column 'dose'"):
+        RobustLogisticRegression().fit(df, y)
+
+
 def test_a_column_of_1e308_is_a_clear_error_not_an_overflow():
     X, y = _sample(seed=2)
     X = X.copy()

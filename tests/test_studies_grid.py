@@ -54,7 +54,7 @@ def test_cache_resumes_and_results_are_atomic(tmp_path):
     tasks = [Task((i,), {"i": i}) for i in range(4)]
     first = run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
     assert sorted(_calls) == [0, 1, 2, 3]
-    (sorted(tmp_path.glob("*.pkl"))[0]).unlink()  # as if interrupted before that task finished
+    (sorted(tmp_path.glob("*.npz"))[0]).unlink()  # as if interrupted before that task finished
     _calls.clear()
     again = run_grid(_counting_task, tasks, cache_dir=tmp_path, progress=False)
     assert len(_calls) == 1

@@ -143,8 +143,8 @@ def run_robustness_cmd(args):
 
     from ..studies.common import DEFAULT_METHODS
     from ..studies.plots import plot_robustness
-    from ..studies.robustness import DEFAULT_BETAS, DEFAULT_XC2, population_curves, robustness_grid, \
-        run_robustness
+    from ..studies.robustness import DEFAULT_BETAS, DEFAULT_XC2, comparable_other_protocol, robustness_grid, \
+        run_robustness, stored_population_curves
     from ..reporting import write_provenance, write_table
 
     quick = args.quick
@@ -160,24 +160,15 @@ def run_robustness_cmd(args):
                               scheduler=args.scheduler, cache_dir=cache, progress=not args.no_progress)
     write_table(df, out, "robustness", f"Robustness study, {args.protocol} protocol: SoB and TTR under point-mass "
                 f"contamination eps={kw['eps']}, n={kw['n']}, m={kw['m']}, {kw['n_trials']} trial(s).")
-    pop = None
-    if not args.no_population:
-        pop_path = out / "population.csv"
-        import pandas as pd
-
-        if pop_path.exists():
-            pop = pd.read_csv(pop_path)
-        else:
-            pop = population_curves(kw["betas"], kw["methods"], kw["eps"], kw["xc2"], n_jobs=max(args.n_jobs, 1),
-                                    progress=not args.no_progress)
-            if pop is not None:
-                write_table(pop, out, "population", "Exact population T(F_eps), SoB and TTR (theory engine).")
-    other = out.parent / out.name.replace(args.protocol, "paper" if args.protocol == "estimator" else "estimator")
-    # The other protocol's run, if it was written beside this one, goes into the comparison figure.
-    plot_robustness(df, pop, out, args.protocol, other_csv=other / "robustness.csv" if other != out else None)
+    pop = stored_population_curves(out, kw["betas"], kw["methods"], kw["eps"], kw["xc2"],
+                                   compute=not args.no_population, n_jobs=max(args.n_jobs, 1),
+                                   progress=not args.no_progress)
+    other = comparable_other_protocol(out, args.protocol, kw, args.seed)
+    plot_robustness(df, pop, out, args.protocol, other_csv=other)
     write_provenance(out, "robustness", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
                      grid={k: (v if k != "xc2" else [min(v), max(v), len(v)]) for k, v in kw.items() if k != "device"},
-                     backend=args.backend, n_jobs=args.n_jobs, population_curves=pop is not None)
+                     backend=args.backend, n_jobs=args.n_jobs, population_curves=pop is not None,
+                     compared_with=None if other is None else str(other))
     print(f"robustness ({args.protocol}): {len(df)} rows in {wall:.1f} s; population curves: "
           f"{'yes' if pop is not None else 'not available'} -> {out}")
     return 0

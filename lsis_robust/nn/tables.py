@@ -11,6 +11,7 @@ with two, so nothing can be bold below three trials.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -152,33 +153,50 @@ def _curves(history, out_path, caption):
     save_figure(fig, out_path, caption)
 
 
+# Every table write_results can produce; the ones a run does not produce are removed from its folder.
+_TABLES = ("table2", "table3", "table4", "table5", "baselines")
+_TABLE_EXTS = ("csv", "md", "tex")
+
+
 def write_results(runs: pd.DataFrame, history: pd.DataFrame, out_dir, label: str) -> list[Path]:
-    """Write runs/curves CSVs, Tables II-V (where their methods were run), baselines and the curves PNG."""
+    """Write runs/curves CSVs, Tables II-V (where their methods were run), baselines and the curves PNG.
+
+    Tables of an earlier run in ``out_dir`` that this run does not rewrite
+    (``--methods lr`` after a full run leaves no Table II) are deleted first,
+    so the folder never shows tables computed from other runs than
+    ``runs.csv``.  Only the table files this function writes are touched.
+    """
     out_dir = Path(out_dir)
-    written = [out_dir / "runs.csv", out_dir / "curves.csv"]
-    atomic_write_text(written[0], runs.to_csv(index=False))
-    atomic_write_text(written[1], history.to_csv(index=False))
     sel = f" {label}. Each cell: mean ± std over trials at the epoch of minimum test TSR (TSR rows) or minimum " \
           f"test TTR (TTR rows): selection on the test set, as in the paper."
     smoothed = runs[runs.kind.isin(["lslr", "mlslr"])]
+    tables = {}  # stem -> the call that writes it
     for low, (stem_r, stem_q, name_r, name_q) in ((True, ("table2", "table3", "Table II", "Table III")),
                                                   (False, ("table4", "table5", "Table IV", "Table V"))):
         alphas = sorted({float(a) for a in smoothed.alpha if (float(a) < 1) == low})
         both = [a for a in alphas if {"lslr", "mlslr"} <= set(smoothed[np.isclose(smoothed.alpha.astype(float), a)].kind)]
         if both:
-            _risk_table(runs, both, out_dir, stem_r,
-                        f"{name_r}: TSR and TTR of LSLR and MLSLR; bold = lower by a one-sided Wilcoxon rank-sum "
-                        f"test at {LEVEL}." + sel)
-            written.append(out_dir / f"{stem_r}.md")
+            tables[stem_r] = partial(_risk_table, runs, both, out_dir, stem_r,
+                                     f"{name_r}: TSR and TTR of LSLR and MLSLR; bold = lower by a one-sided Wilcoxon "
+                                     f"rank-sum test at {LEVEL}." + sel)
         lslr = [a for a in alphas if (smoothed[np.isclose(smoothed.alpha.astype(float), a)].kind == "lslr").any()]
         if lslr:
-            _rlogit_table(runs, lslr, out_dir, stem_q,
-                          f"{name_q}: OPDER, OPER and MSoR (mean over out-of-range entries) of LSLR's R-logit model "
-                          "on the training and test sets at the epoch of minimum test TSR." + sel)
-            written.append(out_dir / f"{stem_q}.md")
+            tables[stem_q] = partial(_rlogit_table, runs, lslr, out_dir, stem_q,
+                                     f"{name_q}: OPDER, OPER and MSoR (mean over out-of-range entries) of LSLR's "
+                                     "R-logit model on the training and test sets at the epoch of minimum test TSR."
+                                     + sel)
     if runs.kind.isin(["lr", "lsqlr"]).any():
-        _baseline_table(runs, out_dir, "baselines", "Baselines LR and LSQLR: TSR and TTR." + sel)
-        written.append(out_dir / "baselines.md")
+        tables["baselines"] = partial(_baseline_table, runs, out_dir, "baselines",
+                                      "Baselines LR and LSQLR: TSR and TTR." + sel)
+    for stem in set(_TABLES) - set(tables):
+        for ext in _TABLE_EXTS:
+            (out_dir / f"{stem}.{ext}").unlink(missing_ok=True)
+    written = [out_dir / "runs.csv", out_dir / "curves.csv"]
+    atomic_write_text(written[0], runs.to_csv(index=False))
+    atomic_write_text(written[1], history.to_csv(index=False))
+    for stem, write in tables.items():
+        write()
+        written.append(out_dir / f"{stem}.md")
     _curves(history, out_dir / "learning_curves.png",
             f"Per-epoch curves, mean over trials ({label}). Left: test zero-one error; middle: training loss of "
             "each method's own surrogate on augmented batches; right: share of training examples whose LSLR "

@@ -7,28 +7,42 @@ position in the grid, so the numbers cannot depend on task order, on the
 number of jobs or on the backend.  BLAS runs single-threaded inside each
 task so that no reduction order depends on how many threads a worker got.
 
-Finished tasks are pickled atomically into ``cache_dir`` under a name that
-hashes the function, the task's parameters, the master seed and the
-package's source code, so an interrupted sweep resumes where it stopped and
-neither a changed configuration nor changed code reuses stale results.
-(A user's loss loaded from a file is named by its spec, not its content:
-clear the cache after editing it.)
+Finished tasks are written atomically into ``cache_dir`` as ``.npz`` files
+under a name that hashes the function, the task's parameters, the master
+seed and the package's source code, so an interrupted sweep resumes where it
+stopped and neither a changed configuration nor changed code reuses stale
+results.  The name is only a lookup: each entry also stores that key in full
+(JSON) and is used only when the stored key equals the task's, so an entry
+copied or renamed onto another task's file is not believed.  Entries are
+read with ``allow_pickle=False``: a cache file can hold numbers, never code.
+An entry that is unreadable (truncated, garbage, a pickle) or keyed to
+another task is recomputed and overwritten, with a :class:`CacheWarning`
+naming the file.  (The study grids put a hash of a user loss's source file
+into its tasks' parameters, so editing that file recomputes its cells.)
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
-import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..reporting import atomic_write_bytes
 
-__all__ = ["Task", "seed_sequence", "run_grid", "check_backend"]
+__all__ = ["Task", "seed_sequence", "run_grid", "check_backend", "CacheWarning"]
 
 BACKENDS = ("joblib", "dask")
+# Bumped whenever the layout of a cache entry changes, so older entries are recomputed.
+CACHE_FORMAT = 1
+_KEY_FIELD = "__key__"
+
+
+class CacheWarning(UserWarning):
+    """A cached result could not be used (corrupt, or written for another task) and is being recomputed."""
 
 
 class Task:
@@ -43,8 +57,12 @@ class Task:
         return f"Task({self.key!r})"
 
 
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=repr)
+
+
 def _digest(obj) -> bytes:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=repr).encode()).digest()
+    return hashlib.sha256(_canonical(obj).encode()).digest()
 
 
 def seed_sequence(master_seed, seed_key) -> np.random.SeedSequence:
@@ -93,6 +111,38 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _as_arrays(res) -> dict:
+    """A task's result as the dict of plain numeric arrays that a cache entry can hold."""
+    if not isinstance(res, dict) or not all(isinstance(k, str) and k != _KEY_FIELD for k in res):
+        raise TypeError(f"a grid task must return a dict of arrays keyed by names other than {_KEY_FIELD!r}, "
+                        f"got {type(res).__name__}")
+    out = {k: np.asarray(v) for k, v in res.items()}
+    bad = [k for k, v in out.items() if v.dtype.kind not in "biufcU"]
+    if bad:
+        raise TypeError(f"grid task results {bad} are not numeric, boolean or string arrays")
+    return out
+
+
+def _encode(key: str, arrays: dict) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **{_KEY_FIELD: np.array(key)}, **arrays)
+    return buf.getvalue()
+
+
+def _decode(path: Path, key: str):
+    """(arrays, None) for a good entry of this task, else (None, why it cannot be used)."""
+    try:
+        with np.load(path, allow_pickle=False) as entry:
+            if _KEY_FIELD not in entry.files:
+                return None, "is not a cache entry of this package"
+            if str(entry[_KEY_FIELD][()]) != key:
+                return None, "was written for another task or configuration (copied or renamed?)"
+            # Reading every member checks its CRC, so a damaged entry fails here rather than later.
+            return {k: entry[k] for k in entry.files if k != _KEY_FIELD}, None
+    except Exception as exc:  # noqa: BLE001 -- any failure to parse an untrusted file means: recompute it
+        return None, f"cannot be read ({type(exc).__name__}: {exc})"
+
+
 def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", scheduler=None, cache_dir=None,
              progress=True, desc="tasks"):
     """Run ``func(params, seed_sequence)`` for every task; return the results in task order.
@@ -111,20 +161,25 @@ def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", schedule
     name = f"{func.__module__}.{func.__qualname__}"
     cache = Path(cache_dir) if cache_dir is not None else None
     code = code_fingerprint() if cache else None
-    paths = [cache / f"{_digest([name, t.key, t.params, int(master_seed), code]).hex()[:32]}.pkl" if cache else None
-             for t in tasks]
+    keys = [_canonical({"format": CACHE_FORMAT, "function": name, "task": t.key, "params": t.params,
+                        "master_seed": int(master_seed), "code": code}) if cache else None for t in tasks]
+    paths = [cache / f"{hashlib.sha256(k.encode()).hexdigest()[:32]}.npz" if cache else None for k in keys]
     results = [None] * len(tasks)
     todo = []
     for i, p in enumerate(paths):
         if p is not None and p.exists():
-            results[i] = pickle.loads(p.read_bytes())
-        else:
-            todo.append(i)
+            results[i], why = _decode(p, keys[i])
+            if why is None:
+                continue
+            warnings.warn(f"cache entry {p} {why}; recomputing it", CacheWarning, stacklevel=2)
+        todo.append(i)
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not progress, leave=False)
 
     def finish(i, res):
+        # Fresh and cached results have the same form, so resuming cannot change what callers see.
+        res = _as_arrays(res)
         if paths[i] is not None:
-            atomic_write_bytes(paths[i], pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
+            atomic_write_bytes(paths[i], _encode(keys[i], res))
         results[i] = res
         bar.update(1)
 

@@ -1,14 +1,18 @@
 """Shared pieces of the simulation studies: methods, protocols, validation and the paper's settings."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import numbers
+from pathlib import Path
 
 import numpy as np
 
 from ..losses import parse_loss_spec
 
 __all__ = ["DEFAULT_METHODS", "PAPER_METHODS", "TABLE1_BETAS", "PROTOCOLS", "resolve_methods", "check_protocol",
-           "check_betas", "check_int", "predict_pm", "method_label"]
+           "check_betas", "check_int", "predict_pm", "method_label", "loss_source_digest"]
 
 # The paper's methods (LR, MLSLR alpha = 0.2 ... 0.8, LSQLR) plus the robustbase estimators BY and CH.
 PAPER_METHODS = ["lr", "mlslr:alpha=0.2", "mlslr:alpha=0.4", "mlslr:alpha=0.6", "mlslr:alpha=0.8", "lsqlr"]
@@ -41,6 +45,34 @@ def resolve_methods(methods):
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"method {spec!r} is not a valid loss spec: {exc}") from exc
     return losses
+
+
+def loss_source_digest(loss):
+    """A hash of the source files that define ``loss`` outside this package; None for the built-in losses.
+
+    Grid tasks are cached under a hash of this package's code; a user's loss
+    lives in its own file, which therefore joins the task's parameters so
+    that editing the loss recomputes its cells instead of reusing them.
+    """
+    root = Path(__file__).resolve().parents[1]
+    files = set()
+    # A user loss keeps its functions (possibly with bound parameters) in _phi/_dphi/_d2phi.
+    for obj in [type(loss)] + [getattr(loss, a, None) for a in ("_phi", "_dphi", "_d2phi")]:
+        while isinstance(obj, functools.partial):
+            obj = obj.func
+        try:
+            source = inspect.getsourcefile(obj) if obj is not None else None
+        except TypeError:  # built-in or C-level callables have no source file
+            source = None
+        if source is not None and root not in Path(source).resolve().parents:
+            files.add(Path(source).resolve())
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def check_protocol(protocol):

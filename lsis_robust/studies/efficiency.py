@@ -21,8 +21,8 @@ import pandas as pd
 
 from ..contamination import sample_nominal
 from ._grid import Task, run_grid
-from .common import DEFAULT_METHODS, TABLE1_BETAS, check_betas, check_int, check_protocol, predict_pm, \
-    resolve_methods
+from .common import DEFAULT_METHODS, TABLE1_BETAS, check_betas, check_int, check_protocol, loss_source_digest, \
+    predict_pm, resolve_methods
 
 __all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency", "DEFAULT_SIZES"]
 
@@ -92,8 +92,9 @@ def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_MET
         raise ValueError(f"start_scale={start_scale!r} must be a finite number >= 0")
     return [Task(key=(list(b), n, spec), seed_key=(list(b), n),
                  params=dict(beta=list(b), n=n, method=spec, n_trials=n_trials, m=m, protocol=protocol,
-                             n_starts=n_starts, start_scale=float(start_scale), device=device))
-            for b in betas for n in sizes for spec in losses]
+                             n_starts=n_starts, start_scale=float(start_scale), device=device,
+                             loss_source=loss_source_digest(loss)))
+            for b in betas for n in sizes for spec, loss in losses.items()]
 
 
 def summarise_efficiency(tasks, results) -> pd.DataFrame:

@@ -15,17 +15,22 @@ A grid task is one (beta, method, trial) with all points batched.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..contamination import check_rate, sample_nominal
-from ._grid import Task, run_grid
-from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, predict_pm, resolve_methods
+from ._grid import CacheWarning, Task, code_fingerprint, run_grid
+from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, loss_source_digest, predict_pm, \
+    resolve_methods
 
 __all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "DEFAULT_BETAS",
-           "DEFAULT_XC2", "population_curves"]
+           "DEFAULT_XC2", "population_curves", "stored_population_curves", "comparable_other_protocol"]
 
 # Fig. 4 shows beta_1 = 0 with growing beta_2; the anomalous-point effect grows with beta_2.
 DEFAULT_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
@@ -104,27 +109,40 @@ def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=
         raise ValueError("the robustness study uses x_c = (1, x_c2): every beta must have 2 entries")
     return [Task(key=(list(b), spec, t), seed_key=(list(b), t),
                  params=dict(beta=list(b), method=spec, trial=t, eps=eps, xc2=xc2, y_cs=y_cs, n=n, m=m,
-                             protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device))
-            for b in betas for spec in losses for t in range(n_trials)]
+                             protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device,
+                             loss_source=loss_source_digest(loss)))
+            for b in betas for spec, loss in losses.items() for t in range(n_trials)]
 
 
 def summarise_robustness(tasks, results) -> pd.DataFrame:
-    """One row per (beta, method, y_c, x_c2): mean and std of SoB and TTR over trials, the trial count."""
+    """One row per (beta, method, y_c, x_c2): mean and std of SoB and TTR over trials, the trial counts.
+
+    As in the efficiency study, fits that did not reach a finite minimiser
+    are left out of the means and stds (one diverging fit would dominate
+    them) and counted in ``n_excluded``; ``n_used`` trials remain.
+    """
     frames = []
     for task, res in zip(tasks, results):
         p = task.params
         probs = _problems(p["xc2"], p["y_cs"])
+        ok = np.asarray(res["ok"], dtype=bool)
+
+        def used(v):
+            return np.where(ok, v, np.nan)
+
         frames.append(pd.DataFrame({
             "beta1": p["beta"][0], "beta2": p["beta"][1], "method": p["method"], "protocol": p["protocol"],
             "eps": p["eps"], "y_c": [y for _, y in probs], "x_c2": [p["xc2"][j] for j, _ in probs],
-            "trial": p["trial"], "b1": res["beta_hat"][:, 0], "b2": res["beta_hat"][:, 1],
-            "sob": res["sob"], "ttr": res["ttr"], "ok": res["ok"]}))
+            "trial": p["trial"], "b1": used(res["beta_hat"][:, 0]), "b2": used(res["beta_hat"][:, 1]),
+            "sob": used(res["sob"]), "ttr": used(res["ttr"]), "ok": ok}))
     long = pd.concat(frames, ignore_index=True)
     keys = ["beta1", "beta2", "method", "protocol", "eps", "y_c", "x_c2"]
     g = long.groupby(keys, sort=False)
-    out = g.agg(n_trials=("sob", "size"), n_excluded=("ok", lambda s: int((~s).sum())),
-                b1=("b1", "mean"), b2=("b2", "mean"), sob_mean=("sob", "mean"), sob_std=("sob", "std"),
-                ttr_mean=("ttr", "mean"), ttr_std=("ttr", "std")).reset_index()
+    # pandas' mean and std skip the NaNs of excluded fits; std needs two used trials, as in the efficiency study.
+    out = g.agg(n_trials=("ok", "size"), n_excluded=("ok", lambda s: int((~s).sum())),
+                n_used=("ok", "sum"), b1=("b1", "mean"), b2=("b2", "mean"), sob_mean=("sob", "mean"),
+                sob_std=("sob", "std"), ttr_mean=("ttr", "mean"), ttr_std=("ttr", "std")).reset_index()
+    out["n_used"] = out["n_used"].astype(int)
     return out
 
 
@@ -159,3 +177,101 @@ def run_robustness(*, betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc
     results = run_grid(robustness_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
                        scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"robustness ({protocol})")
     return summarise_robustness(tasks, results), time.perf_counter() - t0
+
+
+_POPULATION = "population"
+_POPULATION_COLUMNS = ["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]
+
+
+def _population_record(out_dir, key):
+    """The population table stored in ``out_dir`` if it was computed for ``key``, else (None, why not)."""
+    csv = out_dir / f"{_POPULATION}.csv"
+    meta = out_dir / f"{_POPULATION}.provenance.json"
+    if not meta.exists():
+        return None, f"has no record of the inputs it was computed for ({meta.name} is missing)"
+    try:
+        record = json.loads(meta.read_text())
+        stored_key, digest = record["key"], record["csv_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"has an unreadable record {meta.name} ({exc})"
+    if stored_key != key:
+        changed = sorted(k for k in set(key) | set(stored_key) if key.get(k) != stored_key.get(k))
+        return None, f"was computed for other inputs (differing: {', '.join(changed)})"
+    data = csv.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        return None, f"does not match the checksum recorded in {meta.name} (edited, copied or truncated)"
+    try:
+        pop = pd.read_csv(csv)
+    except (ValueError, pd.errors.ParserError) as exc:
+        return None, f"cannot be read ({exc})"
+    if list(pop.columns) != _POPULATION_COLUMNS:
+        return None, f"has columns {list(pop.columns)}, expected {_POPULATION_COLUMNS}"
+    return pop, None
+
+
+def stored_population_curves(out_dir, betas, methods, eps, xc2, y_cs=(1, -1), compute=True, n_jobs=1,
+                             progress=True):
+    """:func:`population_curves` kept in ``out_dir/population.*`` and reused only for the same inputs.
+
+    The table is stored with a record (``population.provenance.json``) of
+    every input (betas, methods, eps, x_c2 grid, y_c labels), the package's
+    code fingerprint and the CSV's checksum.  A stored table that fails any
+    of these checks is removed with a :class:`CacheWarning` naming it, so it
+    is never shown beside results it does not belong to; it is recomputed
+    when ``compute`` (otherwise None is returned and a valid table is left
+    in place).
+    """
+    from ..reporting import write_provenance, write_table
+
+    out_dir = Path(out_dir)
+    key = json.loads(json.dumps({
+        "betas": [list(map(float, b)) for b in betas], "methods": list(resolve_methods(methods)),
+        "eps": float(eps), "xc2": [float(v) for v in xc2], "y_cs": [int(v) for v in y_cs],
+        "code": code_fingerprint()}))
+    csv = out_dir / f"{_POPULATION}.csv"
+    if csv.exists():
+        pop, why = _population_record(out_dir, key)
+        if why is None:
+            return pop if compute else None
+        warnings.warn(f"{csv} {why}; it is removed" + ("and recomputed" if compute else ""), CacheWarning,
+                      stacklevel=2)
+        for ext in ("csv", "md", "tex", "provenance.json"):
+            (out_dir / f"{_POPULATION}.{ext}").unlink(missing_ok=True)
+    if not compute:
+        return None
+    pop = population_curves(betas, methods, eps, xc2, y_cs, n_jobs=n_jobs, progress=progress)
+    if pop is not None:
+        paths = write_table(pop, out_dir, _POPULATION, "Exact population T(F_eps), SoB and TTR (theory engine).")
+        write_provenance(out_dir, _POPULATION, key=key,
+                         csv_sha256=hashlib.sha256(paths["csv"].read_bytes()).hexdigest())
+    return pop
+
+
+def comparable_other_protocol(out_dir, protocol, grid, seed):
+    """The other protocol's ``robustness.csv`` beside ``out_dir`` if it was run on the same samples, else None.
+
+    "Beside" means the folder named like ``out_dir`` with the protocol
+    swapped.  Its provenance must show the same eps, n, m, trials and seed:
+    otherwise its curves belong to other samples and would be drawn as if
+    comparable, so they are left out with a :class:`CacheWarning`.
+    """
+    out_dir = Path(out_dir)
+    other_protocol = "paper" if protocol == "estimator" else "estimator"
+    other = out_dir.parent / out_dir.name.replace(protocol, other_protocol)
+    csv, meta = other / "robustness.csv", other / "robustness.provenance.json"
+    if other == out_dir or not csv.exists():
+        return None
+    ours = {"eps": grid["eps"], "n": grid["n"], "m": grid["m"], "n_trials": grid["n_trials"], "seed": seed}
+    try:
+        record = json.loads(meta.read_text())
+        theirs = {k: record["grid"][k] for k in ours if k != "seed"} | {"seed": record["seed"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = f"has no readable provenance ({exc})"
+    else:
+        changed = [f"{k}={theirs[k]!r} (this run: {ours[k]!r})" for k in ours if theirs[k] != ours[k]]
+        if not changed:
+            return csv
+        why = "was run on other samples: " + ", ".join(changed)
+    warnings.warn(f"{csv} {why}; the {other_protocol} protocol is left out of the comparison figure", CacheWarning,
+                  stacklevel=2)
+    return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from ..losses import LR, LSQLR, MLSLR, MarginLoss, get_loss, parse_loss_spec
+from ..losses import LR, LSQLR, MLSLR, MarginLoss, _real_scalar, get_loss, parse_loss_spec
 from .design import GaussianDesign, expect, nominal_design
 
 __all__ = [
@@ -90,7 +90,8 @@ def kink_margins(loss) -> np.ndarray:
     if declared is not None:
         return np.asarray(declared() if callable(declared) else declared, dtype=np.float64).ravel()
     if hasattr(loss, "psi") and hasattr(loss, "c"):
-        m_c = -math.log(math.expm1(float(loss.c)))  # -log sigma(m_c) = c
+        c = float(loss.c)
+        m_c = -c - math.log(-math.expm1(-c))  # -log sigma(m_c) = c, i.e. m_c = -log(e^c - 1), without overflow
         return np.array([m_c, -m_c])
     return np.empty(0)
 
@@ -160,7 +161,11 @@ def _sandwich(A, B, name):
         Binv = np.linalg.inv(B)
     except np.linalg.LinAlgError:
         Binv = None
-    if Binv is None or not np.all(np.isfinite(Binv)) or np.linalg.cond(B) > 1e13:
+    # Conditioning of the equilibrated B: a large score scale makes B's diagonal spread over many orders
+    # of magnitude (1/|beta| for the intercept, 1/|beta|^3 for the slope) without making it singular.
+    scale = np.sqrt(np.abs(np.diag(B)))
+    if Binv is None or not np.all(np.isfinite(Binv)) or not np.all(scale > 0) \
+            or np.linalg.cond(B / np.outer(scale, scale)) > 1e13:
         raise ValueError(f"B = E[phi'' X X'] is singular for {name}: the design does not identify beta "
                          "(a covariate constant or collinear) or the loss is flat at beta")
     return Binv @ A @ Binv
@@ -277,10 +282,15 @@ def are_table(betas=None, alphas=TABLE1_ALPHAS, extra_losses=("by", "ch"), desig
 
     design = _check_design(design)
     betas = TABLE1_BETAS if betas is None else betas
-    alphas = tuple(float(a) for a in alphas)
+    alphas = tuple(_real_scalar(a, "alpha") for a in alphas)
     for a in alphas:
         if not 0 <= a < 1:
             raise ValueError(f"Table I alphas must lie in [0, 1), got {a}")
+    if not alphas:
+        raise ValueError("alphas is empty: give at least one MLSLR alpha in [0, 1)")
+    betas = list(betas)
+    if not betas:
+        raise ValueError("betas is empty: give at least one beta")
     losses = _method_losses(alphas, extra_losses)
     names = [method_label(loss) for loss in losses[1:]]
     vals, errs, index = [], [], []

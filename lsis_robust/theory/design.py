@@ -31,6 +31,11 @@ import numpy as np
 __all__ = ["GaussianDesign", "nominal_design", "IntegrationError", "Moments"]
 
 _HALF_WIDTH = 10.0  # standard normal tail beyond 10 is < 1e-22
+# Largest score scale the engine is checked for (tests/test_theory_validation.py compares it with mpmath
+# quadrature up to here): sd(beta'X) <= 1e6, and |E beta'X| <= 230 so that A ~ e^{-3|t|} (LSQLR, MLSLR)
+# and the covariance ~ e^{|t|} stay normal float64 numbers.
+MAX_SCORE_SD = 1e6
+MAX_SCORE_MEAN = 230.0
 _ORDER = 20
 _BASE_PANELS = {1: 16, 2: 6}
 _MAX_LEVEL = {1: 7, 2: 4}
@@ -103,6 +108,16 @@ class GaussianDesign:
             raise ValueError(
                 f"{name} must be a vector of length {self.dim} (one entry per covariate of the design, "
                 f"intercept included), got shape {beta.shape}"
+            )
+        a = self._M.T @ beta
+        top = float(np.abs(a).max(initial=0.0))
+        sd = top * float(np.linalg.norm(a / top)) if top > 0 else 0.0  # scaled: beta = 1e300 must not overflow
+        mean = float(self.mean @ beta)
+        if not (sd <= MAX_SCORE_SD and abs(mean) <= MAX_SCORE_MEAN):
+            raise ValueError(
+                f"{name}={beta.tolist()} is outside the range the theory engine computes correctly: the score "
+                f"{name}'x has mean {mean:.3g} and standard deviation {sd:.3g} under {self.name}, and both must be "
+                f"finite with |mean| <= {MAX_SCORE_MEAN:g} and sd <= {MAX_SCORE_SD:g}"
             )
         return beta
 
@@ -215,7 +230,7 @@ class _Frame:
         W = np.stack(np.meshgrid(w1, w2, indexing="ij"), axis=-1).reshape(-1, 2)
         return W, np.outer(wt1, wt2).ravel()
 
-    def moments(self, integrand, level: int, b_margins) -> Moments:
+    def moments(self, integrand, level: int, b_margins, with_tail: bool = False):
         W, wt = self.nodes(level, b_margins)
         s_b = self.cb + W @ self.ab
         s_t = self.ct + W @ self.at
@@ -228,7 +243,19 @@ class _Frame:
         m0 = Hw.sum(axis=1)
         m1 = Hw @ X
         m2 = np.einsum("kn,ni,nj->kij", Hw, X, X) + m0[:, None, None] * self.V
-        return Moments(m0, m1, m2)
+        moments = Moments(m0, m1, m2)
+        if not with_tail:
+            return moments
+        # The rule ignores the normal mass beyond |w| = 10. It is negligible unless the integrand grows
+        # towards the edge as fast as the density falls (a score whose zero lies far out, where all the
+        # mass of a near-step sigma sits): estimate it as integrand x density x (1 + |X|)^2 at the
+        # outermost nodes, one unit of width beyond.
+        if self.r == 0:
+            return moments, np.zeros(H.shape[0])
+        edge = np.abs(W).max(axis=1) >= np.abs(W).max() - 1e-9
+        dens = np.exp(-0.5 * (W[edge] ** 2).sum(axis=1)) / (2 * math.pi) ** (self.r / 2)
+        size = (1.0 + np.abs(X[edge]).max(axis=1)) ** 2 + float(np.abs(self.V).max())
+        return moments, (np.abs(H[:, edge]) * dens * size).max(axis=1)
 
 
 def moments_at(design: GaussianDesign, b, beta, integrand, b_margins=(), level: int = 0) -> Moments:
@@ -252,7 +279,13 @@ def expect(design: GaussianDesign, b, beta, integrand, b_margins=(), *, rtol=1e-
         return m, m, 0
     start = 0 if level is None else level
     stop = _MAX_LEVEL[frame.r] if level is None else level
-    coarse = frame.moments(integrand, start, b_margins)
+    coarse, tail = frame.moments(integrand, start, b_margins, with_tail=True)
+    if np.any(tail > atol + rtol * coarse.max_abs()):
+        raise IntegrationError(
+            f"the population integral over {design.name} has mass beyond 10 standard deviations of the "
+            f"design (the score's zero or peak lies too far out for parameters {np.round(b, 6).tolist()} and "
+            f"{np.round(beta, 6).tolist()}); reduce the intercept relative to the slopes"
+        )
     for lev in range(start, stop + 1):
         fine = frame.moments(integrand, lev + 1, b_margins)
         err = (fine - coarse).max_abs()

@@ -1,0 +1,214 @@
+"""Which coefficients a logistic-type fit can estimate: aliased columns and separation.
+
+Two facts about the design, checked once per ``RobustLogisticRegression.fit``
+on the rows of positive weight (a row of weight zero does not exist for the
+objective, so it neither identifies nor separates anything):
+
+1. **Aliasing** (R's ``glm``): column j is aliased when it lies in the span of
+   the kept columns before it, so that its coefficient is not identified.  The
+   test is sequential, in the columns' order, with classical Gram-Schmidt and
+   one re-orthogonalisation: column j is aliased when the norm of its residual
+   after projection on the kept earlier columns is at most ``ALIAS_TOL`` times
+   its own norm.  That is the rule of R's LINPACK routine ``dqrdc2`` (tolerance
+   1e-7 in ``glm.fit``), which also keeps the earlier column of a collinear
+   pair; being relative to each column's own norm, it does not depend on the
+   columns' units (``X[:, j] * 1e-12`` is not aliased).
+2. **Separation** (Konis 2007, as R's ``detectseparation``): a direction
+   delta != 0 with y_i x_i'delta >= 0 for every row.  It is found by the
+   linear program
+
+       maximise sum_i y_i x_i'delta  s.t.  y_i x_i'delta >= 0,  -1 <= delta_j <= 1,
+
+   solved by HiGHS on the non-aliased columns scaled to unit maximum
+   magnitude (so the answer does not depend on units).  A positive optimum
+   means (quasi-)complete separation.  The program is re-solved with the
+   objective restricted to the rows not yet separated until its optimum is 0;
+   then ``rows`` holds every row that some direction separates and the
+   remaining ("overlap") rows have y_i x_i'delta = 0 for every recession
+   direction.  Those directions span the whole null space of the overlap
+   rows' design (the sum of the separating directions found is strictly
+   positive on every separated row, so it is an interior point of the cone
+   relative to that null space), and a coefficient is reported infinite
+   exactly when some vector of that null space moves it.  This is the set of
+   coefficients whose estimate can diverge; the single-LP rule of
+   ``detectseparation`` (the sign pattern of one optimal vertex) can miss some
+   of them, because a vertex may have a zero where another direction does not.
+
+Which losses care is a property of phi, not of its name
+(:func:`infimum_side`): when phi approaches its infimum only as the margin
+goes to +inf (LR, LSQLR, MLSLR, BY, CH) no finite minimiser exists on
+separated data, because moving along delta lowers the loss of every separated
+row towards that infimum and leaves the others unchanged.  Losses that grow
+for large margins (LSLR with alpha > 0) keep a finite minimiser.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+
+from .losses import LR
+
+__all__ = ["AliasedColumnsWarning", "ALIAS_TOL", "SEPARATION_TOL", "Separation", "aliased_columns",
+           "infimum_side", "find_separation"]
+
+ALIAS_TOL = 1e-7
+# A row counts as separated when delta moves its margin by more than this, on columns scaled to unit maximum
+# magnitude with delta in the unit box; HiGHS' own feasibility tolerance is 1e-7.
+SEPARATION_TOL = 1e-6
+# phi(+-1e4) is phi's limit at +-inf to double precision (as in _multistart.RAY_MARGIN).
+_FAR = 1e4
+# Beyond margins of about 15 a bounded loss is within rounding of its limit; there dphi's sign decides.
+_NEAR = np.concatenate([-np.geomspace(_FAR, 1e-3, 120), [0.0], np.geomspace(1e-3, 15.0, 60)])
+_TAIL = np.geomspace(15.0, 30.0, 20)
+
+
+class AliasedColumnsWarning(UserWarning):
+    """Columns of the design lie in the span of earlier ones; their coefficients are fixed at 0."""
+
+
+@dataclass
+class Separation:
+    """A (quasi-)complete separation found by :func:`find_separation`.
+
+    direction : (d,) a recession direction in the design's units (zero at aliased columns once expanded).
+    infinite : (d,) bool, the coefficients whose estimate can diverge.
+    rows : (n,) bool, the rows that some direction separates (all False at zero weight).
+    """
+
+    direction: np.ndarray
+    infinite: np.ndarray
+    rows: np.ndarray
+
+
+def aliased_columns(Z, w, tol=ALIAS_TOL):
+    """Boolean mask of the columns of ``Z`` that lie in the span of earlier kept columns (rows with w > 0)."""
+    Zp = np.asarray(Z, dtype=np.float64)[np.asarray(w) > 0]
+    n, d = Zp.shape
+    scale = np.abs(Zp).max(axis=0)
+    zero = scale == 0.0
+    Zs = Zp / np.where(zero, 1.0, scale)  # unit maximum magnitude: no overflow or underflow in the norms
+    if not zero.any() and _clearly_full_rank(Zs):
+        return zero
+    aliased = zero.copy()
+    Q = np.empty((n, d))
+    k = 0
+    for j in np.flatnonzero(~zero):
+        col = Zs[:, j]
+        res = col - Q[:, :k] @ (Q[:, :k].T @ col)
+        res -= Q[:, :k] @ (Q[:, :k].T @ res)  # the second pass makes classical Gram-Schmidt as exact as QR
+        r = np.linalg.norm(res)
+        if r <= tol * np.linalg.norm(col):
+            aliased[j] = True
+        else:
+            Q[:, k] = res / r
+            k += 1
+    return aliased
+
+
+def _clearly_full_rank(Zs):
+    """A cheap sufficient test: every column's relative residual on the earlier ones exceeds 1e-4.
+
+    Those residuals are the diagonal of the Cholesky factor of the Gram matrix divided by the column
+    norms; its rounding error in a squared residual is about d n eps of the squared norm, far below
+    1e-8, so a pass here is a pass of the exact sequential test with tolerance 1e-7.  Anything closer
+    goes to the Gram-Schmidt loop.
+    """
+    gram = Zs.T @ Zs
+    try:
+        chol = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(chol) ** 2 > 1e-8 * np.diag(gram)))
+
+
+def infimum_side(loss):
+    """+1 (-1) when phi approaches its infimum only as the margin goes to +inf (-inf), else 0.
+
+    Then separated data (labels reversed for -1) have no finite minimiser.  Checked on a grid: phi above
+    its limit at every margin up to 15 on that side, and strictly monotone in the tail beyond.
+    """
+    for side in (1, -1):
+        limit = float(np.asarray(loss.phi(np.array([side * _FAR])), dtype=np.float64)[0])
+        near = np.asarray(loss.phi(side * _NEAR), dtype=np.float64)
+        tail = side * np.asarray(loss.dphi(side * _TAIL), dtype=np.float64)
+        if np.isfinite(limit) and np.all(near > limit) and np.all(tail < 0):
+            return side
+    return 0
+
+
+def _scaled_rows(Z, y_pm, w, side):
+    """Rows a_i = side y_i z_i of positive weight, columns scaled to unit maximum magnitude."""
+    pos = np.asarray(w) > 0
+    A = (side * y_pm[pos])[:, None] * Z[pos]
+    scale = np.abs(A).max(axis=0)
+    return A / scale, scale, pos
+
+
+def _no_separation_certificate(A, lam):
+    """Whether positive multipliers lam' with sum_i lam'_i a_i = 0 exist near ``lam`` (Stiemke's theorem).
+
+    Such multipliers prove that no direction separates any row.  The fitted loss supplies lam at its
+    stationary point (lam_i = -w_i phi'(m_i) sums the rows to the gradient, about 0); the smallest
+    correction in lam's metric that removes the residual is lam_i (1 - a_i'u) with u the weighted
+    least-squares solution of A u = 1.  Accepted only with every lam_i at least 1e-8 of the largest,
+    a weighted Gram matrix A' diag(lam) A of condition number at most 1e12 (so that u is accurate to
+    far better than the margin of the test) and every correction at most half of lam_i.
+    """
+    if not np.all(np.isfinite(lam)) or lam.min(initial=np.inf) < 1e-8 * lam.max(initial=0.0) or lam.max() <= 0:
+        return False
+    lam = lam / lam.max()
+    gram = (A * lam[:, None]).T @ A
+    if np.linalg.cond(gram) > 1e12:  # u's rounding error could then be of the size of the test below
+        return False
+    u = np.linalg.solve(gram, A.T @ lam)
+    return bool(np.all(np.abs(A @ u) <= 0.5))
+
+
+def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
+    """The :class:`Separation` of labels ``side * y_pm`` on design ``Z``, or None when there is none.
+
+    ``Z`` must have no aliased columns.  With an estimate ``beta`` of ``loss`` the linear program is
+    skipped when the fitted loss's stationarity condition (or, failing that, LR's at the same margins)
+    certifies that no direction separates any row (:func:`_no_separation_certificate`).
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    y_pm = np.asarray(y_pm, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    A, scale, pos = _scaled_rows(Z, y_pm, w, side)
+    if beta is not None:
+        m = (side * y_pm[pos]) * (Z[pos] @ beta)  # margins of the reversed labels when side = -1
+        wp = w[pos] / w[pos].max()
+        candidates = [-side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
+        candidates.append(wp * LR().link(-m))
+        if any(_no_separation_certificate(A, lam) for lam in candidates):
+            return None
+    n, d = A.shape
+    separated = np.zeros(n, dtype=bool)
+    direction = np.zeros(d)
+    while not separated.all():
+        res = linprog(-A[~separated].sum(axis=0), A_ub=-A, b_ub=np.zeros(n), bounds=(-1.0, 1.0), method="highs")
+        if res.status != 0:  # the program is feasible (delta = 0) and bounded (the box): never expected
+            raise RuntimeError(f"the separation linear program failed: {res.message}")
+        if -res.fun <= SEPARATION_TOL:
+            break
+        new = A @ res.x > SEPARATION_TOL
+        if not np.any(new & ~separated):
+            break
+        separated |= new
+        direction += res.x
+    if not separated.any():
+        return None
+    overlap = A[~separated]
+    if overlap.shape[0]:
+        # the full V only when the null space is larger than the rows can show; never an n x n U
+        _, s, vt = np.linalg.svd(overlap, full_matrices=overlap.shape[0] < d)
+        rank = int(np.sum(s > ALIAS_TOL * s[0])) if s.size else 0
+        null = vt[rank:]
+    else:
+        null = np.eye(d)
+    infinite = np.abs(null).max(axis=0, initial=0.0) > ALIAS_TOL
+    rows = np.zeros(len(y_pm), dtype=bool)
+    rows[np.flatnonzero(pos)[separated]] = True
+    return Separation(direction=direction / scale, infinite=infinite, rows=rows)
