@@ -38,18 +38,25 @@ def _column_scales(Z, w, first, names):
     """
     scales = np.ones(Z.shape[1])
     positive = w > 0
+    every_row = positive.all()
     equal = np.all(w[positive] == w[positive][0])
-    for j, magnitude in enumerate(np.ascontiguousarray(np.abs(Z[:, first:]).T), start=first):
-        nonzero = (magnitude > 0) & positive
-        values = magnitude[nonzero]
+    # One pass makes |Z'| row-contiguous; its rows are copies, free to be reordered in place.
+    for j, magnitude in enumerate(np.abs(Z[:, first:].T, order="C"), start=first):
+        if every_row and np.count_nonzero(magnitude) == magnitude.size:
+            values, weights = magnitude, w
+        else:
+            counted = (magnitude > 0) & positive
+            values, weights = magnitude[counted], w[counted]
         if values.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
+        top = values.max()
         if equal:
             k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
-            scales[j] = np.partition(values, k)[k]
+            values.partition(k)
+            scales[j] = values[k]
         else:
             order = np.argsort(values)
-            cum = np.cumsum(w[nonzero][order])
+            cum = np.cumsum(weights[order])
             scales[j] = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
         label = repr(names[j - first]) if names else str(j - first)
         if not SCALE_RANGE[0] <= scales[j] <= SCALE_RANGE[1]:
@@ -57,9 +64,9 @@ def _column_scales(Z, w, first, names):
                 f"column {label} of X has typical magnitude (median non-zero |value|) {scales[j]:.3g}; fits are "
                 f"exact only for typical magnitudes in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the "
                 "coefficients' variances leave the float64 range): express the column in other units")
-        if values.max() > SPREAD_LIMIT * scales[j]:
+        if top > SPREAD_LIMIT * scales[j]:
             raise ValueError(
-                f"column {label} of X has a value {values.max():.3g}, more than {SPREAD_LIMIT:g} times its typical "
+                f"column {label} of X has a value {top:.3g}, more than {SPREAD_LIMIT:g} times its typical "
                 f"magnitude {scales[j]:.3g} (median non-zero |value|): its square leaves the float64 range; "
                 "transform or remove it")
     return scales
