@@ -8,6 +8,16 @@ eigenvalues are replaced by their absolute values, floored, which gives a
 descent direction that is still Newton-like near a minimum.  Convergence is
 declared on the largest absolute gradient entry together with the size of
 the Newton step relative to the coefficients.
+
+Both tests, and the step caps, are absolute in the units of the
+coefficients, while Newton's iterates themselves are not: they are the same
+in any units.  The rule is scale-free only on a design whose columns are of
+order 1, so callers pass such designs: the estimator divides each column by
+its typical magnitude (``estimators._column_scales``) and back-transforms;
+the studies generate unit-scale covariates.  That is a relative gradient
+(d f / d beta_j divided by the scale of column j), which, unlike a Newton
+decrement, needs no positive definite Hessian and so serves the non-convex
+losses as well.
 """
 from __future__ import annotations
 

@@ -18,6 +18,59 @@ from .losses import LR, MarginLoss, get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 
+# The estimator fits on columns divided by their typical magnitude: the median (lower middle value) of a
+# column's non-zero |values|.  It is robust (a few leverage points do not shrink the bulk of the column,
+# which would make the stopping rule lax for exactly the rows a robust loss keeps) and never 0 for a
+# sparse or binary column.  Accepted: typical magnitudes in SCALE_RANGE, values at most SPREAD_LIMIT times
+# the typical magnitude.  Inside, the back-transformed coefficients (gamma_j / s_j), their variances
+# (scaled ones / s_j^2, about 1/n times up to 1e+-200) and the squares of the scaled values (at most 1e200)
+# stay inside the normal float64 range with room to spare; near 1e+-150 they leave it, and standard errors
+# would come out as 0 or inf, so beyond the limits the fit is refused instead of silently wrong.
+SCALE_RANGE = (1e-100, 1e100)
+SPREAD_LIMIT = 1e100
+
+
+def _column_scales(Z, w, first, names):
+    """Typical magnitude of each column of the design from ``first`` on (1 before it and for zero columns).
+
+    The weighted median counts each row by its weight, as if it were repeated (scikit-learn's
+    sample-weight contract; rows of weight 0 do not count); with equal weights it is a selection, not a sort.
+    """
+    scales = np.ones(Z.shape[1])
+    positive = w > 0
+    every_row = positive.all()
+    equal = np.all(w[positive] == w[positive][0])
+    # One pass makes |Z'| row-contiguous; its rows are copies, free to be reordered in place.
+    for j, magnitude in enumerate(np.abs(Z[:, first:].T, order="C"), start=first):
+        if every_row and np.count_nonzero(magnitude) == magnitude.size:
+            values, weights = magnitude, w
+        else:
+            counted = (magnitude > 0) & positive
+            values, weights = magnitude[counted], w[counted]
+        if values.size == 0:
+            continue  # nothing to scale; identifiability is checked elsewhere
+        top = values.max()
+        if equal:
+            k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
+            values.partition(k)
+            scales[j] = values[k]
+        else:
+            order = np.argsort(values)
+            cum = np.cumsum(weights[order])
+            scales[j] = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
+        label = repr(names[j - first]) if names else str(j - first)
+        if not SCALE_RANGE[0] <= scales[j] <= SCALE_RANGE[1]:
+            raise ValueError(
+                f"column {label} of X has typical magnitude (median non-zero |value|) {scales[j]:.3g}; fits are "
+                f"exact only for typical magnitudes in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (beyond, the "
+                "coefficients' variances leave the float64 range): express the column in other units")
+        if top > SPREAD_LIMIT * scales[j]:
+            raise ValueError(
+                f"column {label} of X has a value {top:.3g}, more than {SPREAD_LIMIT:g} times its typical "
+                f"magnitude {scales[j]:.3g} (median non-zero |value|): its square leaves the float64 range; "
+                "transform or remove it")
+    return scales
+
 
 def mcd_weights(X, random_state=None, quantile=0.975):
     """Croux-Haesbroeck hard-rejection weights from a minimum covariance determinant fit.
@@ -72,7 +125,16 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         (``python scripts/bench_starts.py``).
     tol : float, default=1e-8
         Convergence when the largest absolute entry of the gradient of the
-        mean loss is at most ``tol``.
+        mean loss, taken with respect to the coefficients of the columns
+        divided by their typical magnitude (d f / d beta_j divided by the
+        median non-zero |x_j| over the rows with positive weight; the
+        intercept's column is 1 already), is at most ``tol`` and the Newton
+        step no longer moves them.  The rule, and so the estimate, do not
+        depend on the units of X: rescaling a column by s divides its
+        coefficient by s and changes nothing else.  Columns whose typical
+        magnitude lies outside [1e-100, 1e100], or with a value more than
+        1e100 times it, are refused with a ``ValueError`` (see
+        :data:`SCALE_RANGE`).
     max_iter : int, default=100
     cov_type : {"sandwich", "model"}, default="sandwich"
         ``"sandwich"``: M^-1 Q M^-1 / n at the estimate (robust, equal to
@@ -161,6 +223,9 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return get_loss(self.loss)
 
     def _check_params(self):
+        if isinstance(self.loss, type):  # it has phi and dphi, but unbound: fitting would fail deep inside
+            raise TypeError(f"loss={self.loss.__name__} is a class; pass a loss name or an instance, e.g. "
+                            f"{self.loss.__name__}() or get_loss(name, ...)")
         if self.solver != "newton":
             raise ValueError(f"solver={self.solver!r} is not supported; use 'newton'")
         if self.weights not in (None, "mcd"):
@@ -209,8 +274,9 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.weights_ = sw
         y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
         Z = self._design(X)
+        scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
         aliased = self._check_aliasing(Z, sw)
-        fit = self._fit_design(Z[:, ~aliased], y_pm, sw)
+        fit = self._fit_design(Z[:, ~aliased], y_pm, sw, scales[~aliased])
         self._finish_identification(Z[:, ~aliased], y_pm, sw, aliased, fit)
         return self
 
@@ -277,27 +343,36 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self._set_coef(beta)
         self.covariance_ = cov
 
-    def _fit_design(self, Z, y_pm, sw):
+    def _fit_design(self, Z, y_pm, sw, scales):
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
-        fit = fit_batch(loss, Z, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
+        # Rows of weight 0 do not enter the objective: dropped, their values cannot overflow its Hessian.
+        rows = sw > 0
+        if not rows.all():
+            Z, y_pm, sw = Z[rows], y_pm[rows], sw[rows]
+        # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude
+        # (``scales``, see _column_scales) they are scale-free, and Newton's iterates (and so the minimiser
+        # found) are the same in any units.
+        fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
                         rng=check_random_state(self.random_state))
-        beta = fit.beta[0]
+        beta = fit.beta[0] / scales
         self.n_iter_ = int(fit.n_iter[0])
         self.objective_ = float(fit.objective[0])
         self.converged_ = bool(fit.converged[0])
         self.start_ = fit.start[0]
         if not fit.newton_converged[0] and not fit.separated[0]:  # diverging is explained by separation below
             warnings.warn(
-                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} within {max_iter} iterations "
-                f"(largest gradient entry {fit.grad_max[0]:.3g}); the estimate may not be the minimiser",
+                f"{loss!r}: Newton did not reach |gradient| <= {tol:g} (on the rescaled columns, see tol) "
+                f"within {max_iter} iterations (largest entry {fit.grad_max[0]:.3g}); the estimate may not be "
+                "the minimiser",
                 ConvergenceWarning, stacklevel=3)
         self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
-            self.covariance_ = fit.problem.sandwich(beta[None], n_eff, hessian=fit.hessian)[0]
+            cov = fit.problem.sandwich(fit.beta, n_eff, hessian=fit.hessian)[0]
         else:
-            self.covariance_ = fit.problem.model_based(beta[None], n_eff, loss.link)[0]
+            cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
+        self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         return fit
 
     def _set_coef(self, beta):
@@ -309,39 +384,58 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_ = beta[None, :]
 
     # ------------------------------------------------------------ prediction
-    def decision_function(self, X):
-        """Scores x'beta + intercept, shape (n_samples,)."""
+    def _scores(self, X):
+        """The linear scores x'beta + intercept in the loss's own orientation."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
+    def decision_function(self, X):
+        """Confidence of ``classes_[1]``, shape (n_samples,): positive exactly where :meth:`predict` says so.
+
+        The score x'beta + intercept, negated for a loss that labels by arg
+        min (``loss.labels_by_argmin``: LSLR with alpha in (1, 2], Corollary
+        3), whose score falls as P(Y = +1 | x) rises; scikit-learn's scorers
+        (ROC AUC, ...) read it as a confidence of the second class.
+        """
+        s = self._scores(X)
+        return -s if getattr(self.loss_, "labels_by_argmin", False) else s
+
     def predict(self, X):
-        """Class labels: by the sign of the score, reversed for LSLR with alpha > 1 (Corollary 3)."""
-        s = self.decision_function(X)
-        positive = s < 0 if getattr(self.loss_, "labels_by_argmin", False) else s > 0
+        """Class labels: by the sign of :meth:`decision_function` (of the score, reversed for LSLR with alpha > 1)."""
+        positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
 
     def predict_proba(self, X, model="logit"):
-        """Class probabilities, columns in the order of ``classes_``.
+        """Class probabilities, columns in the order of ``classes_``; their argmax is :meth:`predict`.
 
-        ``model="logit"`` (eq. 4) for every loss; ``model="r-logit"`` (eq. 10)
-        for LSLR, whose values can leave [0, 1] (Theorem 1), returned as they are.
+        ``model="logit"`` (eq. 4) for every loss, of :meth:`decision_function`:
+        sigma(s) of the score s, or sigma(-s) for a loss that labels by arg
+        min (LSLR with alpha in (1, 2], Corollary 3).  At alpha = 2 LSLR is LR
+        with the labels flipped, its estimate is -beta_LR, and sigma(-s) is
+        exactly LR's probability.  ``model="r-logit"`` (eq. 10) for LSLR, whose
+        values can leave [0, 1] (Theorem 1), returned as they are; for
+        alpha > 1 it falls as s rises, so its argmax is :meth:`predict` too.
         """
         if model not in ("logit", "r-logit"):
             raise ValueError(f"model={model!r} is invalid; use 'logit' or 'r-logit'")
-        s = self.decision_function(X)
         if model == "r-logit":
             if getattr(self.loss_, "name", None) != "lslr":
                 raise ValueError(f"the R-logit model belongs to LSLR; this estimator was fitted with {self.loss_!r}")
-            p1 = self.loss_.link(s)
+            p1 = self.loss_.link(self._scores(X))
             return np.column_stack([1 - p1, p1])
-        # sigma(-s) directly, not 1 - sigma(s): the small probability keeps its digits
-        return np.column_stack([LR().link(-s), LR().link(s)])
+        t = self.decision_function(X)
+        # sigma(-t) directly, not 1 - sigma(t): the small probability keeps its digits
+        return np.column_stack([LR().link(-t), LR().link(t)])
 
     def predict_log_proba(self, X):
-        """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """log of :meth:`predict_proba` (logit model), as scikit-learn's classifiers define it.
+
+        Computed as log sigma(+-t) = -log(1 + e^(-+t)) directly, so it stays finite (about -|t|) where the
+        probability itself underflows to 0.
+        """
+        t = self.decision_function(X)
+        return -np.column_stack([np.logaddexp(0.0, t), np.logaddexp(0.0, -t)])
 
     # ------------------------------------------------------------ inference
     @property

@@ -15,6 +15,7 @@ Robustification against Model Misspecification*.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import math
@@ -165,8 +166,20 @@ class MarginLoss:
             if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
 
-    def get_params(self) -> dict:
+    def get_params(self, deep=True) -> dict:
+        """Tuning parameters by name; ``deep`` is scikit-learn's argument (a loss holds no sub-objects)."""
         return self._params()
+
+    def set_params(self, **params):
+        # Losses are values: registered user losses are cached and shared, so a change in place (what
+        # scikit-learn's est.set_params(loss__c=...) asks for) would silently alter every other holder.
+        args = ", ".join(f"{k}={v!r}" for k, v in {**self._params(), **params}.items())
+        raise ValueError(f"loss instances are immutable; pass a new one, e.g. loss=get_loss({self.name!r}, {args}), "
+                         "or give the loss by name with its alpha or c")
+
+    def __sklearn_clone__(self):
+        # An equal, independent copy: a user loss cannot be rebuilt from get_params (its phi is bound in).
+        return copy.deepcopy(self)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
