@@ -233,7 +233,7 @@ def stored_population_curves(out_dir, betas, methods, eps, xc2, y_cs=(1, -1), co
         pop, why = _population_record(out_dir, key)
         if why is None:
             return pop if compute else None
-        warnings.warn(f"{csv} {why}; it is removed" + ("and recomputed" if compute else ""), CacheWarning,
+        warnings.warn(f"{csv} {why}; it is removed" + (" and recomputed" if compute else ""), CacheWarning,
                       stacklevel=2)
         for ext in ("csv", "md", "tex", "provenance.json"):
             (out_dir / f"{_POPULATION}.{ext}").unlink(missing_ok=True)
