@@ -276,8 +276,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         Z = self._design(X)
         scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
         aliased = self._check_aliasing(Z, sw)
-        fit = self._fit_design(Z[:, ~aliased], y_pm, sw, scales[~aliased])
-        self._finish_identification(Z[:, ~aliased], y_pm, sw, aliased, fit)
+        if aliased.any():  # a boolean index copies even when it keeps every column
+            Z, scales = Z[:, ~aliased], scales[~aliased]
+        fit = self._fit_design(Z, y_pm, sw, scales)
+        self._finish_identification(Z, y_pm, sw, aliased, fit)
         return self
 
     def _check_aliasing(self, Z, sw):
@@ -353,7 +355,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude
         # (``scales``, see _column_scales) they are scale-free, and Newton's iterates (and so the minimiser
         # found) are the same in any units.
-        fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
+        # BLAS sums in an order that depends on the memory layout; the solver has always run on a column-major
+        # design when every row counts (the layout of ``Z[:, kept]``) and a row-major one otherwise, and
+        # keeping that keeps every coefficient bit-identical whether or not columns were dropped.
+        Z = np.divide(Z, scales, order="F" if rows.all() else "C")
+        fit = fit_batch(loss, Z, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
                         rng=check_random_state(self.random_state))
         beta = fit.beta[0] / scales
         self.n_iter_ = int(fit.n_iter[0])
