@@ -51,7 +51,7 @@ from scipy.optimize import linprog
 from .losses import LR
 
 __all__ = ["AliasedColumnsWarning", "ALIAS_TOL", "SEPARATION_TOL", "Separation", "aliased_columns",
-           "infimum_side", "find_separation"]
+           "infimum_side", "find_separation", "no_separation_certified"]
 
 ALIAS_TOL = 1e-7
 # A row counts as separated when delta moves its margin by more than this, on columns scaled to unit maximum
@@ -65,6 +65,8 @@ _TAIL = np.geomspace(15.0, 30.0, 20)
 # Columns whose maximum magnitudes lie in this range have weighted Gram matrices in their own units far from
 # overflow and underflow (see _raw_products_safe).
 _SAFE_SCALE = (1e-100, 1e100)
+# Rows per block of the certificate's weighted Gram matrix: a few MB of temporary, BLAS-sized products.
+_BLOCK = 8192
 
 
 class AliasedColumnsWarning(UserWarning):
@@ -95,7 +97,9 @@ def aliased_columns(Z, w, tol=ALIAS_TOL):
         return np.zeros(d, dtype=bool)
     scale = np.abs(Zp).max(axis=0)
     zero = scale == 0.0
-    Zs = Zp / np.where(zero, 1.0, scale)  # unit maximum magnitude: no overflow or underflow in the norms
+    # unit maximum magnitude: no overflow or underflow in the norms; row-major whatever Z's layout, as the loop
+    # has always run (BLAS's rounding depends on the layout)
+    Zs = np.divide(Zp, np.where(zero, 1.0, scale), order="C")
     aliased = zero.copy()
     Q = np.empty((n, d))
     k = 0
@@ -173,36 +177,53 @@ def _no_separation_certificate(Zp, sign, scale, lam):
     if not np.all(np.isfinite(lam)) or lam.min(initial=np.inf) < 1e-8 * lam.max(initial=0.0) or lam.max() <= 0:
         return False
     lam = lam / lam.max()
-    # A' diag(lam) A = S^-1 Z' diag(lam) Z S^-1 (sign_i^2 = 1), A' lam = S^-1 Z' (sign lam), A u = sign Z S^-1 u
-    gram = (Zp.T @ (Zp * lam[:, None])) / np.outer(scale, scale)
+    # A' diag(lam) A = S^-1 Z' diag(lam) Z S^-1 (sign_i^2 = 1), A' lam = S^-1 Z' (sign lam), A u = sign Z S^-1 u;
+    # the weighted rows in blocks, so that no n x d temporary exists
+    gram = sum(Zp[i:i + _BLOCK].T @ (Zp[i:i + _BLOCK] * lam[i:i + _BLOCK, None]) for i in range(0, len(lam), _BLOCK))
+    gram /= np.outer(scale, scale)
     if np.linalg.cond(gram) > 1e12:  # u's rounding error could then be of the size of the test below
         return False
     u = np.linalg.solve(gram, (Zp.T @ (sign * lam)) / scale)
     return bool(np.all(np.abs(Zp @ (u / scale)) <= 0.5))
 
 
+def _positive_rows(Z, y_pm, w, side):
+    """Rows of positive weight (a view when every row counts), their signs side y_i, the columns' maximum
+    magnitudes (two reductions instead of a copy of |Z|), and the rows' mask."""
+    Z = np.asarray(Z, dtype=np.float64)
+    pos = np.asarray(w, dtype=np.float64) > 0
+    Zp = Z if pos.all() else Z[pos]
+    sign = side * np.asarray(y_pm, dtype=np.float64)[pos]
+    return Zp, sign, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
+
+
+def no_separation_certified(Z, y_pm, w, side, beta, loss=None):
+    """Whether the stationarity of ``loss`` at ``beta`` (or, failing that, LR's at the same margins) proves
+    that no direction separates any row of labels ``side * y_pm`` on ``Z`` (:func:`_no_separation_certificate`).
+
+    The rows are scaled to unit maximum magnitude, so ``Z`` may be given in any column units, with ``beta``
+    in the same units.
+    """
+    Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
+    if not _raw_products_safe(scale):
+        return False
+    m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
+    wp = np.asarray(w, dtype=np.float64)[pos]
+    wp = wp / wp.max()
+    candidates = [-side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
+    candidates.append(wp * LR().link(-m))
+    return any(_no_separation_certificate(Zp, sign, scale, lam) for lam in candidates)
+
+
 def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
     """The :class:`Separation` of labels ``side * y_pm`` on design ``Z``, or None when there is none.
 
     ``Z`` must have no aliased columns.  With an estimate ``beta`` of ``loss`` the linear program is
-    skipped when the fitted loss's stationarity condition (or, failing that, LR's at the same margins)
-    certifies that no direction separates any row (:func:`_no_separation_certificate`).
+    skipped when :func:`no_separation_certified`.
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    y_pm = np.asarray(y_pm, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    pos = w > 0
-    Zp = Z if pos.all() else Z[pos]  # a view when every row counts
-    sign = side * y_pm[pos]
-    # A's columns' maximum magnitudes (the signs do not change them), by two reductions instead of a copy of |Z|
-    scale = np.maximum(Zp.max(axis=0), -Zp.min(axis=0))
-    if beta is not None and _raw_products_safe(scale):
-        m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
-        wp = w[pos] / w[pos].max()
-        candidates = [-side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
-        candidates.append(wp * LR().link(-m))
-        if any(_no_separation_certificate(Zp, sign, scale, lam) for lam in candidates):
-            return None
+    if beta is not None and no_separation_certified(Z, y_pm, w, side, beta, loss):
+        return None
+    Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
     # rows a_i = side y_i z_i, columns scaled to unit maximum magnitude; row-major, as the program has always
     # been given it (BLAS's rounding depends on the layout)
     A = np.multiply(sign[:, None], Zp, order="C")
@@ -232,6 +253,6 @@ def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
     else:
         null = np.eye(d)
     infinite = np.abs(null).max(axis=0, initial=0.0) > ALIAS_TOL
-    rows = np.zeros(len(y_pm), dtype=bool)
+    rows = np.zeros(pos.size, dtype=bool)
     rows[np.flatnonzero(pos)[separated]] = True
     return Separation(direction=direction / scale, infinite=infinite, rows=rows)
