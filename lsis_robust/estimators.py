@@ -288,7 +288,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         side = infimum_side(loss)
         # Z is scaled in place unless it is the user's own array; X still has the design in its units.
         ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
-        del Z
+        del Z  # scaled now, not the design in X's units: not to be used, nor kept alive through the checks
         self._finish_identification(X, y_pm, sw, aliased, ray, side, certified)
         return self
 

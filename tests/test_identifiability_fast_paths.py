@@ -102,12 +102,15 @@ def test_fit_memory_is_that_of_the_fit(fit_intercept, loss):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_fit_leaves_the_users_data_alone(fit_intercept, order):
+@pytest.mark.parametrize("zero_weights", [False, True])
+def test_fit_leaves_the_users_data_alone(fit_intercept, order, zero_weights):
+    # The scaled design overwrites the design only where fit made it (intercept column, dropped rows).
     rng = np.random.default_rng(2)
     X = np.asarray(rng.standard_normal((300, 3)) * np.array([1e-3, 1.0, 1e4]), order=order)
     y = (rng.random(300) < 1 / (1 + np.exp(-X[:, 1]))).astype(int)
     w = rng.random(300)
-    w[:10] = 0.0
+    if zero_weights:
+        w[:10] = 0.0
     X0, y0, w0 = X.copy(), y.copy(), w.copy()
     RobustLogisticRegression(fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
     for after, before in ((X, X0), (y, y0), (w, w0)):
