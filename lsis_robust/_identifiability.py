@@ -65,8 +65,8 @@ _TAIL = np.geomspace(15.0, 30.0, 20)
 # Columns whose maximum magnitudes lie in this range have weighted Gram matrices in their own units far from
 # overflow and underflow (see _raw_products_safe).
 _SAFE_SCALE = (1e-100, 1e100)
-# Rows per block of the certificate's weighted Gram matrix: a few MB of temporary, BLAS-sized products.
-_BLOCK = 8192
+# Elements per block of rows of the certificate's weighted Gram matrix: 1 MiB of temporary, BLAS-sized products.
+_BLOCK = 2**17
 
 
 class AliasedColumnsWarning(UserWarning):
@@ -178,8 +178,14 @@ def _no_separation_certificate(Zp, sign, scale, lam):
         return False
     lam = lam / lam.max()
     # A' diag(lam) A = S^-1 Z' diag(lam) Z S^-1 (sign_i^2 = 1), A' lam = S^-1 Z' (sign lam), A u = sign Z S^-1 u;
-    # the weighted rows in blocks, so that no n x d temporary exists
-    gram = sum(Zp[i:i + _BLOCK].T @ (Zp[i:i + _BLOCK] * lam[i:i + _BLOCK, None]) for i in range(0, len(lam), _BLOCK))
+    # the rows weighted by sqrt(lam) in blocks, so that no n x d temporary exists and BLAS sees a symmetric
+    # product B'B (half the work of a general one)
+    root = np.sqrt(lam)
+    rows = max(1, _BLOCK // Zp.shape[1])
+    gram = 0.0
+    for i in range(0, len(lam), rows):
+        block = Zp[i:i + rows] * root[i:i + rows, None]
+        gram += block.T @ block
     gram /= np.outer(scale, scale)
     if np.linalg.cond(gram) > 1e12:  # u's rounding error could then be of the size of the test below
         return False
@@ -210,9 +216,9 @@ def no_separation_certified(Z, y_pm, w, side, beta, loss=None):
     m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
     wp = np.asarray(w, dtype=np.float64)[pos]
     wp = wp / wp.max()
-    candidates = [-side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
-    candidates.append(wp * LR().link(-m))
-    return any(_no_separation_certificate(Zp, sign, scale, lam) for lam in candidates)
+    candidates = [lambda: -side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
+    candidates.append(lambda: wp * LR().link(-m))  # computed only when the fitted loss's multipliers fail
+    return any(_no_separation_certificate(Zp, sign, scale, lam()) for lam in candidates)
 
 
 def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
