@@ -51,7 +51,7 @@ from scipy.optimize import linprog
 from .losses import LR
 
 __all__ = ["AliasedColumnsWarning", "ALIAS_TOL", "SEPARATION_TOL", "Separation", "aliased_columns",
-           "infimum_side", "find_separation"]
+           "infimum_side", "find_separation", "no_separation_certified"]
 
 ALIAS_TOL = 1e-7
 # A row counts as separated when delta moves its margin by more than this, on columns scaled to unit maximum
@@ -62,6 +62,11 @@ _FAR = 1e4
 # Beyond margins of about 15 a bounded loss is within rounding of its limit; there dphi's sign decides.
 _NEAR = np.concatenate([-np.geomspace(_FAR, 1e-3, 120), [0.0], np.geomspace(1e-3, 15.0, 60)])
 _TAIL = np.geomspace(15.0, 30.0, 20)
+# Columns whose maximum magnitudes lie in this range have weighted Gram matrices in their own units far from
+# overflow and underflow (see _raw_products_safe).
+_SAFE_SCALE = (1e-100, 1e100)
+# Elements per block of rows of the certificate's weighted Gram matrix: 1 MiB of temporary, BLAS-sized products.
+_BLOCK = 2**17
 
 
 class AliasedColumnsWarning(UserWarning):
@@ -84,13 +89,17 @@ class Separation:
 
 def aliased_columns(Z, w, tol=ALIAS_TOL):
     """Boolean mask of the columns of ``Z`` that lie in the span of earlier kept columns (rows with w > 0)."""
-    Zp = np.asarray(Z, dtype=np.float64)[np.asarray(w) > 0]
+    Z = np.asarray(Z, dtype=np.float64)
+    pos = np.asarray(w) > 0
+    Zp = Z if pos.all() else Z[pos]  # a view when every row counts: the design may be large
     n, d = Zp.shape
+    if _clearly_full_rank(Zp.T @ Zp):
+        return np.zeros(d, dtype=bool)
     scale = np.abs(Zp).max(axis=0)
     zero = scale == 0.0
-    Zs = Zp / np.where(zero, 1.0, scale)  # unit maximum magnitude: no overflow or underflow in the norms
-    if not zero.any() and _clearly_full_rank(Zs):
-        return zero
+    # unit maximum magnitude: no overflow or underflow in the norms; row-major whatever Z's layout, as the loop
+    # has always run (BLAS's rounding depends on the layout)
+    Zs = np.divide(Zp, np.where(zero, 1.0, scale), order="C")
     aliased = zero.copy()
     Q = np.empty((n, d))
     k = 0
@@ -107,20 +116,35 @@ def aliased_columns(Z, w, tol=ALIAS_TOL):
     return aliased
 
 
-def _clearly_full_rank(Zs):
-    """A cheap sufficient test: every column's relative residual on the earlier ones exceeds 1e-4.
+def _raw_products_safe(scale):
+    """Whether sums of products of columns with these maximum magnitudes stay exact to rounding in float64.
 
-    Those residuals are the diagonal of the Cholesky factor of the Gram matrix divided by the column
-    norms; its rounding error in a squared residual is about d n eps of the squared norm, far below
-    1e-8, so a pass here is a pass of the exact sequential test with tolerance 1e-7.  Anything closer
-    goes to the Gram-Schmidt loop.
+    Then products like ``Z' diag(lam) Z`` may be formed in the columns' own units and scaled afterwards,
+    without a scaled copy of the design: no product overflows, and what underflows is below 1e-100 of the
+    scaled entries' unit.
     """
-    gram = Zs.T @ Zs
+    return bool(np.all((scale >= _SAFE_SCALE[0]) & (scale <= _SAFE_SCALE[1])))
+
+
+def _clearly_full_rank(gram):
+    """A cheap sufficient test on the Gram matrix of the columns in their own units: every column's relative
+    residual on the earlier ones exceeds 1e-4.
+
+    Those residuals are the diagonal of the Cholesky factor of the Gram matrix scaled to unit diagonal;
+    the rounding error of a product in a squared residual is about d n eps of the squared norms, far below
+    1e-8, so a pass here is a pass of the exact sequential test with tolerance 1e-7.  That holds in any
+    units while the squared norms stay in [1e-200, 1e200]: no product overflows, and what underflows is
+    below 1e-100 of the scaled entries.  Anything else (zero columns included) goes to the Gram-Schmidt loop.
+    """
+    sq = np.diag(gram)
+    if not (np.all(np.isfinite(gram)) and np.all((sq >= 1e-200) & (sq <= 1e200))):
+        return False
+    norms = np.sqrt(sq)
     try:
-        chol = np.linalg.cholesky(gram)
+        chol = np.linalg.cholesky(gram / np.outer(norms, norms))
     except np.linalg.LinAlgError:
         return False
-    return bool(np.all(np.diag(chol) ** 2 > 1e-8 * np.diag(gram)))
+    return bool(np.all(np.diag(chol) ** 2 > 1e-8))
 
 
 def infimum_side(loss):
@@ -138,52 +162,78 @@ def infimum_side(loss):
     return 0
 
 
-def _scaled_rows(Z, y_pm, w, side):
-    """Rows a_i = side y_i z_i of positive weight, columns scaled to unit maximum magnitude."""
-    pos = np.asarray(w) > 0
-    A = (side * y_pm[pos])[:, None] * Z[pos]
-    scale = np.abs(A).max(axis=0)
-    return A / scale, scale, pos
-
-
-def _no_separation_certificate(A, lam):
+def _no_separation_certificate(Zp, sign, scale, lam):
     """Whether positive multipliers lam' with sum_i lam'_i a_i = 0 exist near ``lam`` (Stiemke's theorem).
 
-    Such multipliers prove that no direction separates any row.  The fitted loss supplies lam at its
-    stationary point (lam_i = -w_i phi'(m_i) sums the rows to the gradient, about 0); the smallest
-    correction in lam's metric that removes the residual is lam_i (1 - a_i'u) with u the weighted
-    least-squares solution of A u = 1.  Accepted only with every lam_i at least 1e-8 of the largest,
-    a weighted Gram matrix A' diag(lam) A of condition number at most 1e12 (so that u is accurate to
-    far better than the margin of the test) and every correction at most half of lam_i.
+    The rows are a_i = sign_i z_i / scale (``scale`` the columns' maximum magnitudes), used through
+    products with ``Zp`` so that the n x d matrix A is never formed.  Such multipliers prove that no
+    direction separates any row.  The fitted loss supplies lam at its stationary point
+    (lam_i = -w_i phi'(m_i) sums the rows to the gradient, about 0); the smallest correction in lam's
+    metric that removes the residual is lam_i (1 - a_i'u) with u the weighted least-squares solution
+    of A u = 1.  Accepted only with every lam_i at least 1e-8 of the largest, a weighted Gram matrix
+    A' diag(lam) A of condition number at most 1e12 (so that u is accurate to far better than the
+    margin of the test) and every correction at most half of lam_i.
     """
     if not np.all(np.isfinite(lam)) or lam.min(initial=np.inf) < 1e-8 * lam.max(initial=0.0) or lam.max() <= 0:
         return False
     lam = lam / lam.max()
-    gram = (A * lam[:, None]).T @ A
+    # A' diag(lam) A = S^-1 Z' diag(lam) Z S^-1 (sign_i^2 = 1), A' lam = S^-1 Z' (sign lam), A u = sign Z S^-1 u;
+    # the rows weighted by sqrt(lam) in blocks, so that no n x d temporary exists and BLAS sees a symmetric
+    # product B'B (half the work of a general one)
+    root = np.sqrt(lam)
+    rows = max(1, _BLOCK // Zp.shape[1])
+    gram = 0.0
+    for i in range(0, len(lam), rows):
+        block = Zp[i:i + rows] * root[i:i + rows, None]
+        gram += block.T @ block
+    gram /= np.outer(scale, scale)
     if np.linalg.cond(gram) > 1e12:  # u's rounding error could then be of the size of the test below
         return False
-    u = np.linalg.solve(gram, A.T @ lam)
-    return bool(np.all(np.abs(A @ u) <= 0.5))
+    u = np.linalg.solve(gram, (Zp.T @ (sign * lam)) / scale)
+    return bool(np.all(np.abs(Zp @ (u / scale)) <= 0.5))
+
+
+def _positive_rows(Z, y_pm, w, side):
+    """Rows of positive weight (a view when every row counts), their signs side y_i, the columns' maximum
+    magnitudes (two reductions instead of a copy of |Z|), and the rows' mask."""
+    Z = np.asarray(Z, dtype=np.float64)
+    pos = np.asarray(w, dtype=np.float64) > 0
+    Zp = Z if pos.all() else Z[pos]
+    sign = side * np.asarray(y_pm, dtype=np.float64)[pos]
+    return Zp, sign, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
+
+
+def no_separation_certified(Z, y_pm, w, side, beta, loss=None):
+    """Whether the stationarity of ``loss`` at ``beta`` (or, failing that, LR's at the same margins) proves
+    that no direction separates any row of labels ``side * y_pm`` on ``Z`` (:func:`_no_separation_certificate`).
+
+    The rows are scaled to unit maximum magnitude, so ``Z`` may be given in any column units, with ``beta``
+    in the same units.
+    """
+    Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
+    if not _raw_products_safe(scale):
+        return False
+    m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
+    wp = np.asarray(w, dtype=np.float64)[pos]
+    wp = wp / wp.max()
+    candidates = [lambda: -side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
+    candidates.append(lambda: wp * LR().link(-m))  # computed only when the fitted loss's multipliers fail
+    return any(_no_separation_certificate(Zp, sign, scale, lam()) for lam in candidates)
 
 
 def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
     """The :class:`Separation` of labels ``side * y_pm`` on design ``Z``, or None when there is none.
 
     ``Z`` must have no aliased columns.  With an estimate ``beta`` of ``loss`` the linear program is
-    skipped when the fitted loss's stationarity condition (or, failing that, LR's at the same margins)
-    certifies that no direction separates any row (:func:`_no_separation_certificate`).
+    skipped when :func:`no_separation_certified`.
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    y_pm = np.asarray(y_pm, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    A, scale, pos = _scaled_rows(Z, y_pm, w, side)
-    if beta is not None:
-        m = (side * y_pm[pos]) * (Z[pos] @ beta)  # margins of the reversed labels when side = -1
-        wp = w[pos] / w[pos].max()
-        candidates = [-side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
-        candidates.append(wp * LR().link(-m))
-        if any(_no_separation_certificate(A, lam) for lam in candidates):
-            return None
+    if beta is not None and no_separation_certified(Z, y_pm, w, side, beta, loss):
+        return None
+    Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
+    # rows a_i = side y_i z_i, columns scaled to unit maximum magnitude; row-major, as the program has always
+    # been given it (BLAS's rounding depends on the layout)
+    A = np.multiply(sign[:, None], Zp, order="C")
+    A /= scale
     n, d = A.shape
     separated = np.zeros(n, dtype=bool)
     direction = np.zeros(d)
@@ -209,6 +259,6 @@ def find_separation(Z, y_pm, w, side=1, beta=None, loss=None):
     else:
         null = np.eye(d)
     infinite = np.abs(null).max(axis=0, initial=0.0) > ALIAS_TOL
-    rows = np.zeros(len(y_pm), dtype=bool)
+    rows = np.zeros(pos.size, dtype=bool)
     rows[np.flatnonzero(pos)[separated]] = True
     return Separation(direction=direction / scale, infinite=infinite, rows=rows)

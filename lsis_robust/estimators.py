@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
-from ._identifiability import AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side
+from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
+                               no_separation_certified)
 from ._multistart import _decreasing, fit_batch
 from .losses import LR, MarginLoss, get_loss
 
@@ -242,7 +243,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_starts={self.n_starts!r} is invalid; use an integer >= 0")
 
     def _design(self, X):
-        return np.column_stack([np.ones(X.shape[0]), X]) if self.fit_intercept else X
+        """The design in X's units: X itself, or a column-major copy with the intercept's column first."""
+        if not self.fit_intercept:
+            return X
+        Z = np.empty((X.shape[0], X.shape[1] + 1), order="F")  # the solver's layout, see _fit_design
+        Z[:, 0] = 1.0
+        Z[:, 1:] = X
+        return Z
 
     # ------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None):
@@ -276,8 +283,13 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         Z = self._design(X)
         scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
         aliased = self._check_aliasing(Z, sw)
-        fit = self._fit_design(Z[:, ~aliased], y_pm, sw, scales[~aliased])
-        self._finish_identification(Z[:, ~aliased], y_pm, sw, aliased, fit)
+        if aliased.any():  # a boolean index copies even when it keeps every column
+            Z, scales = Z[:, ~aliased], scales[~aliased]
+        side = infimum_side(loss)
+        # Z is scaled in place unless it is the user's own array; X still has the design in its units.
+        ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
+        del Z  # scaled now, not the design in X's units: not to be used, nor kept alive through the checks
+        self._finish_identification(X, y_pm, sw, aliased, ray, side, certified)
         return self
 
     def _check_aliasing(self, Z, sw):
@@ -295,15 +307,19 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 "are fitted without them", AliasedColumnsWarning, stacklevel=3)
         return aliased
 
-    def _finish_identification(self, Z, y_pm, sw, aliased, fit):
+    def _finish_identification(self, X, y_pm, sw, aliased, ray, side, certified):
         """Separation check on the fitted (non-aliased) design, then coefficients and covariance over all terms.
 
-        ``Z`` holds the kept columns, on which ``_fit_design`` set the coefficients and covariance.
+        ``_fit_design`` set the coefficients and covariance of the kept columns, found ``ray`` along the
+        estimate's direction and whether the fit's stationarity ``certified`` that no row is separated.
         """
+        separated, lr_separated, ray_objective_limit = ray
         loss = self.loss_
         kept = ~aliased
-        side = infimum_side(loss)
-        sep = find_separation(Z, y_pm, sw, side, beta=self.params_, loss=loss) if side else None
+        sep = None
+        if side and not certified:  # the linear program, on the design in X's units (rebuilt: rarely needed)
+            Z = self._design(X)
+            sep = find_separation(Z[:, kept] if aliased.any() else Z, y_pm, sw, side)
         p = aliased.size
         beta = np.zeros(p)
         beta[kept] = self.params_
@@ -328,12 +344,12 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"margins grow, so no finite minimiser exists: {', '.join(names)} "
                 f"{'is' if names.size == 1 else 'are'} infinite. The returned values are finite but arbitrary "
                 "in size, and their standard errors are inf (z and p undefined)", ConvergenceWarning, stacklevel=3)
-        elif fit.separated[0]:
-            if fit.lr_separated[0] and _decreasing(loss):
+        elif separated:
+            if lr_separated and _decreasing(loss):
                 reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
                           "minimiser exists")
             else:
-                reason = (f"the objective decreases towards {fit.ray_objective_limit[0]:.6g} (it is "
+                reason = (f"the objective decreases towards {ray_objective_limit:.6g} (it is "
                           f"{self.objective_:.6g} at the estimate) as the coefficients grow along the estimate's "
                           "direction (separation for this loss); the starts found no finite minimiser (more "
                           "starts, n_starts, may)")
@@ -343,17 +359,26 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self._set_coef(beta)
         self.covariance_ = cov
 
-    def _fit_design(self, Z, y_pm, sw, scales):
+    def _fit_design(self, Z, y_pm, sw, scales, side, in_place):
+        """Fit on ``Z`` (overwritten when ``in_place``); return the ray facts and the separation certificate."""
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
         # Rows of weight 0 do not enter the objective: dropped, their values cannot overflow its Hessian.
         rows = sw > 0
         if not rows.all():
             Z, y_pm, sw = Z[rows], y_pm[rows], sw[rows]
+            in_place = True  # a fresh copy
         # The solver's stopping rule and step caps are absolute; on columns of unit typical magnitude
         # (``scales``, see _column_scales) they are scale-free, and Newton's iterates (and so the minimiser
         # found) are the same in any units.
-        fit = fit_batch(loss, Z / scales, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
+        # BLAS sums in an order that depends on the memory layout; the solver has always run on a column-major
+        # design when every row counts (the layout of ``Z[:, kept]`` and of ``_design``) and a row-major one
+        # otherwise (``Z[rows]``), and keeping that keeps every coefficient bit-identical.
+        if in_place:
+            Z /= scales
+        else:
+            Z = np.divide(Z, scales, order="F")
+        fit = fit_batch(loss, Z, y_pm[None], sw[None], tol=tol, max_iter=max_iter, n_random=self.n_starts,
                         rng=check_random_state(self.random_state))
         beta = fit.beta[0] / scales
         self.n_iter_ = int(fit.n_iter[0])
@@ -373,7 +398,9 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
         self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
-        return fit
+        # The certificate is scale-free: checked here, on the scaled design, which nothing keeps alive after.
+        certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss)
+        return (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
 
     def _set_coef(self, beta):
         if self.fit_intercept:
