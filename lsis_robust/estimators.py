@@ -302,9 +302,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         if aliased.any():
             warnings.warn(
                 f"{aliased.sum()} coefficient(s) not defined because of singularities: {', '.join(names[aliased])} "
-                "lie in the span of the earlier columns on the rows of positive weight (R's glm rule, relative "
-                "tolerance 1e-7); they are fixed at 0, with NaN standard errors, and the other coefficients "
-                "are fitted without them", AliasedColumnsWarning, stacklevel=3)
+                f"{'lies' if aliased.sum() == 1 else 'lie'} in the span of the earlier columns on the rows of "
+                "positive weight (R's glm rule, relative tolerance 1e-7); "
+                f"{'it is' if aliased.sum() == 1 else 'they are'} fixed at 0, with NaN standard errors, and the "
+                "other coefficients are fitted without them", AliasedColumnsWarning, stacklevel=3)
         return aliased
 
     def _finish_identification(self, X, y_pm, sw, aliased, ray, side, certified):

@@ -218,7 +218,7 @@ def test_aliased_columns_are_fixed_at_zero_and_marked(case, loss, kw):
 def test_warning_names_the_aliased_columns():
     X, y, _, _ = _aliased_cases()["duplicate"]
     frame = pd.DataFrame(X, columns=["age", "dose", "age_again"])
-    with pytest.warns(AliasedColumnsWarning, match="age_again lie in the span"):
+    with pytest.warns(AliasedColumnsWarning, match="age_again lies in the span"):
         RobustLogisticRegression().fit(frame, y)
 
 
