@@ -11,9 +11,13 @@ y in {-1, +1}.  It may be given as
 * a factory taking only tuning parameters and returning one of the above.
 
 Missing derivatives come from automatic differentiation in float64 with
-torch, so phi must then be written with torch operations (``torch.exp``,
-``torch.nn.functional.softplus``, ``torch.where``, arithmetic).  When phi,
-phi' and phi'' are all given, numpy code is fine and torch is not needed.
+torch when phi is written with torch operations (``torch.exp``,
+``torch.nn.functional.softplus``, ``torch.where``, arithmetic).  A phi
+written with numpy gets numerical ones instead: phi' by the complex step
+where numpy's complex arithmetic makes that exact, else by Ridders'
+Richardson-extrapolated central differences, and phi'' by Ridders'
+differences; :func:`_check_numerical` decides whether they can be trusted
+and locates kinks of phi' (``examples/README.md`` gives the details).
 
 Every loss is checked once, when it is first built with a set of
 parameters (for a loss whose parameters all have defaults, that is at
