@@ -396,7 +396,8 @@ class UserLoss(MarginLoss):
         if not missing:
             return "analytic (given)"
         if self._numerical is not None:
-            how = {"phi'": "complex step" if self._numerical.complex_step else "Ridders-extrapolated central differences",
+            how = {"phi'": ("complex step" if self._numerical.complex_step
+                            else "Ridders-extrapolated central differences"),
                    "phi''": ("Ridders-extrapolated central differences of phi'" if self._numerical.complex_step
                              or self._dphi is not None else "Ridders-extrapolated second differences")}
             return "; ".join([f"{k} numerical ({how[k]}, numpy phi)" for k in missing] + [f"{k} given" for k in given])

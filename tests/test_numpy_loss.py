@@ -115,7 +115,8 @@ def test_compare_report_of_the_numpy_loss_equals_the_torch_one(tmp_path):
     for sn, st in zip(numpy_run.sections, torch_run.sections, strict=True):
         for (_, _, a), (_, _, b) in zip(sn.tables, st.tables, strict=True):
             # The same tables up to the loss's name.
-            a = a.rename(index=_unnumpy, columns=_unnumpy).replace(r"tukey_logistic_numpy", "tukey_logistic", regex=True)
+            a = a.rename(index=_unnumpy, columns=_unnumpy).replace("tukey_logistic_numpy", "tukey_logistic",
+                                                                   regex=True)
             assert a.shape == b.shape and list(a.columns) == list(b.columns) and list(a.index) == list(b.index)
             num = b.select_dtypes("number").columns
             text = b.columns.difference(num)
