@@ -114,12 +114,14 @@ def test_declared_kink_margins_let_a_c1_loss_through():
     assert loss.dphi(np.array([0.0]))[0] == pytest.approx(-0.5)
 
 
-def test_numpy_phi_without_derivatives_says_to_use_torch():
-    def np_phi(m):
-        return np.logaddexp(0, -m)
+def test_phi_returning_tensors_without_gradient_says_how_to_write_it():
+    # A numpy phi now gets numerical derivatives (tests/test_numpy_loss.py); one that hands numpy's result
+    # back as a torch tensor is neither a numpy function nor differentiable by torch.
+    def detached_phi(m):
+        return torch.as_tensor(np.logaddexp(0, -np.asarray(m)))
 
     with pytest.raises(TypeError, match="torch operations"):
-        register_loss("np_noderiv")(np_phi)
+        register_loss("detached_noderiv")(detached_phi)
 
 
 def test_import_paths_say_which_part_failed(tmp_path, monkeypatch):

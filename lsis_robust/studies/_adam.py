@@ -9,7 +9,8 @@ sample) and S starts per data set, each start with one optional extra row
 of its own (the contamination point of its problem) carrying weight
 ``extra_w``.  For the built-in losses the margin, phi'(m), the weighted
 reduction over n and the Adam update are one compiled kernel; other
-registered losses fall back to eager evaluation of their numpy ``dphi``.
+registered losses (user losses too, numpy ones with numerical derivatives)
+fall back to eager evaluation of their numpy ``phi`` and ``dphi``.
 The same code runs on CUDA when a GPU is present.
 """
 from __future__ import annotations
@@ -145,13 +146,32 @@ def _make_objective(phi):
 
 
 def _numpy_fns(loss):
+    """(phi, dphi) as torch functions for a loss computed in numpy (a registered or user loss).
+
+    phi is a custom autograd function: it runs the loss on detached float64 values and its backward
+    uses the loss's own phi' (analytic, or numerical for a user's numpy phi), so a torch objective
+    built on it can be differentiated although numpy is not.
+    """
     import torch
 
     def wrap(fn):
         return lambda m: torch.as_tensor(fn(m.detach().cpu().numpy().astype(np.float64)), dtype=m.dtype,
                                          device=m.device)
 
-    return wrap(loss.phi), wrap(loss.dphi)
+    dphi = wrap(loss.dphi)
+
+    class _Phi(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, m):
+            ctx.save_for_backward(m)
+            return wrap(loss.phi)(m)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (m,) = ctx.saved_tensors
+            return grad * dphi(m)
+
+    return _Phi.apply, dphi
 
 
 def _kernels(loss, compiled):
