@@ -26,6 +26,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..reporting import atomic_write_bytes
 
-__all__ = ["Task", "seed_sequence", "run_grid", "check_backend", "CacheWarning"]
+__all__ = ["Task", "seed_sequence", "run_grid", "check_backend", "default_n_jobs", "CacheWarning"]
 
 BACKENDS = ("joblib", "dask")
 # Bumped whenever the layout of a cache entry changes, so older entries are recomputed.
@@ -78,6 +79,25 @@ def _run_one(func, task, master_seed):
 
     with threadpool_limits(1):
         return func(task.params, seed_sequence(master_seed, task.seed_key))
+
+
+N_JOBS_ENV = "LSIS_ROBUST_N_JOBS"
+
+
+def default_n_jobs() -> int:
+    """The worker count a run uses unless told otherwise: ``$LSIS_ROBUST_N_JOBS``, else the usable cores.
+
+    joblib's count honours the CPU affinity mask and cgroup (container) CPU quotas, so a job limited to two
+    cores of a large machine starts two workers, not one per physical core.
+    """
+    value = os.environ.get(N_JOBS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{N_JOBS_ENV}={value!r} is invalid; use a positive integer")
+        return int(value)
+    from joblib import cpu_count
+
+    return max(1, int(cpu_count()))
 
 
 def check_backend(backend, n_jobs, scheduler):
