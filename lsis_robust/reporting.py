@@ -103,22 +103,31 @@ def write_table(df: pd.DataFrame, out_dir, stem: str, caption: str = "", float_f
 class ReportTable:
     """One table, rendered alike as text, Markdown and HTML (in the manner of statsmodels' ``Summary``).
 
-    The frame keeps full precision; rendering formats floats with ``float_format`` and shows missing
-    values as an empty cell, so the three forms show the same digits.
+    The frame keeps full precision; rendering formats floats with ``float_format`` (or the format that
+    ``formats`` gives for the column) and shows missing values as an empty cell, so the three forms show the
+    same digits.
     """
 
-    def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}"):
+    def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"ReportTable needs a pandas DataFrame, got {type(df).__name__}")
         self.df, self.title, self.notes, self.float_format = df, str(title), tuple(map(str, notes)), float_format
+        self.formats = dict(formats or {})
+        unknown = set(self.formats) - set(df.columns)
+        if unknown:
+            raise ValueError(f"formats name columns the table lacks: {', '.join(map(str, sorted(unknown)))}")
 
     def shown(self) -> pd.DataFrame:
         """The frame as the strings every rendering prints."""
-        def cell(v):
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                return ""
-            return self.float_format.format(v) if isinstance(v, float) else str(v)
-        return self.df.map(cell) if len(self.df) else self.df.astype(str)
+        def column(col):
+            fmt = self.formats.get(col, self.float_format)
+
+            def cell(v):
+                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                    return ""
+                return fmt.format(v) if isinstance(v, float) else str(v)
+            return self.df[col].map(cell)
+        return pd.DataFrame({c: column(c) for c in self.df.columns}, index=self.df.index)
 
     def as_text(self) -> str:
         body = self.shown().to_string(index=False)
