@@ -71,9 +71,8 @@ def agreement(ours: pd.DataFrame, printed: pd.DataFrame, keys, group, decimals: 
     exact = (np.abs(np.round(out["ours"].to_numpy(), decimals) - out["printed"].to_numpy()) <= tol)
     verdict = pd.Series(NOT_COMPARABLE, index=out.index, dtype=object)
     reason = pd.Series("", index=out.index, dtype=object)
-    for _, idx in out.groupby(group, sort=False).groups.items():
-        cells = out.loc[idx]
-        for i in idx:
+    for _, cells in out.groupby(group, sort=False):
+        for i in cells.index:
             if np.isnan(out.at[i, "ours"]):
                 reason[i] = "no value of ours"
             elif not out.at[i, "converged"]:

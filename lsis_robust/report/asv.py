@@ -59,8 +59,8 @@ def history_table(history: pd.DataFrame, n_benchmarks: int = 4) -> pd.DataFrame:
     kind = pd.Series({b: 0 if b.rsplit(".", 1)[-1].startswith("track_") else 1 for b in measured.index})
     chosen = sorted(measured.index, key=lambda b: (kind[b], -measured[b], b))[:n_benchmarks]
     sub = history[history["benchmark"].isin(chosen)]
-    wide = sub.pivot_table(index=["machine", "date", "commit"], columns="benchmark", values="value",
-                           aggfunc="first", dropna=False).reindex(columns=chosen)
+    wide = sub.groupby(["machine", "date", "commit", "benchmark"])["value"].first().unstack("benchmark")
+    wide = wide.reindex(columns=chosen)
     wide = wide.sort_index().reset_index()
     wide["date"] = wide["date"].dt.strftime("%Y-%m-%d %H:%M")
     wide.columns.name = None

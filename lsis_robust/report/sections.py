@@ -176,6 +176,8 @@ def nn_table(name):
         sec.tables = [_verdict_table(table, f"{name}, printed beside ours", printed.notes)]
         if name == "Table II":
             sec.tables += _baselines(ctx, folder)
+            sec.figures = _figures(folder, [("learning_curves.png", "Learning curves of every deep-net run (Tables "
+                                                                    "II-V), ours")])
         return sec
 
     return build
