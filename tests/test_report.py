@@ -332,12 +332,43 @@ def test_the_committed_report_is_up_to_date(tmp_path, monkeypatch):
         "results/REPORT.md is stale: run `lsis-robust report` and commit results/index.html and results/REPORT.md"
 
 
+# Runs in the page, at the end of <body>: an error here is caught by the probe's error listener.
+TABLE1_CHECK = ("<script>(function () { var s = document.getElementById('table-1');"
+                "if (!s || s.textContent.indexOf('45/45 exact to the printed digits') < 0) {"
+                "throw new Error('the Table I section does not say 45/45'); } })();</script>")
+
+
+def _probe(page_text, tmp_path):
+    page = tmp_path / "with_check.html"
+    page.write_text(page_text.replace("</body>", TABLE1_CHECK + "</body>", 1))
+    return _browser_probe(page, tmp_path)
+
+
 def test_the_report_loads_in_headless_chromium(real_report, tmp_path):
-    probe = _browser_probe(real_report.html, tmp_path)
+    probe = _probe(real_report.html.read_text(), tmp_path)
     assert probe["errors"] == []
     assert probe["n"] == sum(len(s.figures) for s in real_report.sections) >= 9
     for img in probe["imgs"]:
         assert img["complete"] and img["w"] > 0 and img["h"] > 0 and img["shown_w"] > 0
-    dom = (tmp_path / "probe.html").read_text()
-    table1 = dom[dom.index("<section id='table-1'>"):]
-    assert "45/45 exact to the printed digits" in table1[:table1.index("</section>")]
+
+
+def test_the_browser_check_of_table1_can_fail(real_report, tmp_path):
+    probe = _probe(real_report.html.read_text().replace("45/45 exact", "44/45 exact"), tmp_path)
+    assert any("does not say 45/45" in e for e in probe["errors"])
+
+
+def test_reproduce_ends_with_the_report_and_prints_expected_durations(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", "are", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "== lsis-robust are (step 1/2, expected about 1 s)" in out
+    assert "== lsis-robust report (step 2/2, expected about" in out and "expected about" in out.splitlines()[0]
+    md = (tmp_path / "results" / "REPORT.md").read_text()
+    assert "45/45 exact to the printed digits" in md and "not run: results/nn/digits/table2.csv is missing" in md
+    assert (tmp_path / "results" / "index.html").is_file()
+
+
+def test_report_paths_that_are_folders_are_refused(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    assert main(["report", "--results", str(tmp_path), "--html", str(tmp_path / "out")]) == 2
+    assert "is a folder" in capsys.readouterr().err
