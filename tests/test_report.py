@@ -372,3 +372,44 @@ def test_report_paths_that_are_folders_are_refused(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     assert main(["report", "--results", str(tmp_path), "--html", str(tmp_path / "out")]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the figure checks can fail
+
+def _write(folder, name, df):
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_csv(folder / name, index=False)
+
+
+def test_fig2_check_fails_when_smoothing_improves_efficiency(tmp_path):
+    rows = []
+    for n in (50, 200):
+        for k, method in enumerate(["lr", "mlslr:alpha=0.8", "lsqlr"]):
+            # SoB falls with alpha, by far more than two standard errors (std 0.01 over 100 trials).
+            rows.append(dict(beta1=0.0, beta2=4.0, n=n, method=method, n_trials=100, sob_mean=1.0 - 0.2 * k,
+                             sob_std=0.01, ttr_mean=0.2 - 0.01 * k))
+    _write(tmp_path / "results" / "studies" / "efficiency-estimator", "efficiency.csv", pd.DataFrame(rows))
+    sec = _sections(build_report(tmp_path / "results", html_path=tmp_path / "i.html", md_path=tmp_path / "r.md"))
+    checks = sec["fig-2"].checks
+    assert [c.passed for c in checks] == [False, False]
+    assert "0/1 betas at the largest n = 200" in checks[0].detail
+    assert "estimator protocol" in sec["fig-2"].paragraphs[0]
+
+
+def test_fig4_check_fails_when_lr_is_the_most_robust(tmp_path):
+    rows = [dict(beta1=0.0, beta2=4.0, method=m, y_c=1, x_c2=x, n_trials=1, sob_mean=0.1 + k, ttr_mean=0.1 + k)
+            for k, m in enumerate(["lr", "mlslr:alpha=0.2", "mlslr:alpha=0.8"]) for x in (-5.0, -3.0, 2.0)]
+    _write(tmp_path / "results" / "studies" / "robustness-paper", "robustness.csv", pd.DataFrame(rows))
+    sec = _sections(build_report(tmp_path / "results", html_path=tmp_path / "i.html", md_path=tmp_path / "r.md"))
+    assert [c.passed for c in sec["fig-4"].checks] == [False, False, False]
+    assert "2 contamination points" in sec["fig-4"].checks[0].detail  # only x_c2 = -5, -3 are anomalous for y_c = +1
+
+
+def test_exact_fig4_check_fails_when_mlslr_is_unbounded(tmp_path):
+    x = np.linspace(-10, 10, 21)
+    rows = [dict(method=m, y_c=1.0, x_c1=1.0, x_c2=v, sob=abs(min(v, 0.0)) + 0.01) for m in ("LR", "MLSLR a=0.2")
+            for v in x]
+    _write(tmp_path / "results" / "theory", "fig4_exact_b0_4.csv", pd.DataFrame(rows))
+    sec = _sections(build_report(tmp_path / "results", html_path=tmp_path / "i.html", md_path=tmp_path / "r.md"))
+    check = sec["exact-fig-4"].checks[0]
+    assert check.passed is False and "MLSLR a=0.2 y_c=+1: 10 of 10.010" in check.detail

@@ -215,10 +215,16 @@ def _figures(folder: Path, names_captions) -> list[Figure]:
 def fig2(ctx, sec) -> Section:
     folder, protocol = _study_dir(ctx, "efficiency")
     path = _need(folder / "efficiency.csv", _study_command(ctx, "efficiency"))
-    df = _csv(path, ["method"], numeric=["beta1", "beta2", "n", "sob_mean", "ttr_mean"])
+    df = _csv(path, ["method"], numeric=["beta1", "beta2", "n", "sob_mean", "sob_std", "ttr_mean", "n_trials"])
     order = [m for m in ALPHA_ORDER if m in set(df["method"])]
+    trials = df["n_used"] if "n_used" in df.columns else df["n_trials"]
+    df["sob_se"] = df["sob_std"] / np.sqrt(pd.to_numeric(trials, errors="coerce").clip(lower=1))
     sob = df.pivot_table(index=["beta1", "beta2", "n"], columns="method", values="sob_mean")[order]
-    mono = (sob.diff(axis=1).iloc[:, 1:] >= 0).all(axis=1)
+    se = df.pivot_table(index=["beta1", "beta2", "n"], columns="method", values="sob_se")[order]
+    # Neighbours in alpha differ by less than the Monte Carlo error where their AREs are close (0.9421 against
+    # 0.9396 at beta = (0, 1)): a step down counts against the claim only beyond two standard errors.
+    step_se = np.sqrt(se.pow(2) + se.shift(axis=1).pow(2)).iloc[:, 1:]
+    mono = (sob.diff(axis=1).iloc[:, 1:] >= -2 * step_se).all(axis=1)
     n_max = sob.index.get_level_values("n").max()
     top = mono.xs(n_max, level="n")
     share = mono.groupby(level="n").mean()
@@ -226,8 +232,8 @@ def fig2(ctx, sec) -> Section:
         "Estimation gets worse as the smoothing level grows: mean SoB rises from LR through MLSLR with growing "
         "alpha to LSQLR (alpha -> 1), as Table I's ARE predicts.",
         bool(top.all()) if len(order) > 1 else None,
-        f"SoB non-decreasing along {', '.join(order)} in {int(top.sum())}/{len(top)} betas at the largest n = "
-        f"{n_max:g}; share per n: " + ", ".join(f"{n:g}: {s:.0%}" for n, s in share.items())))
+        f"SoB non-decreasing (within 2 standard errors) along {', '.join(order)} in {int(top.sum())}/{len(top)} "
+        f"betas at the largest n = {n_max:g}; share per n: " + ", ".join(f"{n:g}: {s:.0%}" for n, s in share.items())))
     ttr = df.pivot_table(index=["beta1", "beta2", "n"], columns="method", values="ttr_mean")
     if "lr" in ttr.columns and "lsqlr" in ttr.columns:
         # The TTR effect is a few 1e-4, the size of the Monte Carlo noise of one cell: judge its mean sign.
@@ -260,7 +266,7 @@ def fig4(ctx, sec) -> Section:
              "and LSQLR has a lower mean {what} than LR.")
     for col, what in (("sob_mean", "SoB"), ("ttr_mean", "TTR")):
         ok = None if "lr" not in means.index or not robust else bool((means.loc[robust, col] < means.loc["lr", col]).all())
-        sec.checks.append(Check(claim.format(what=what), ok, f"beta2 = {b2:g}, {len(sub)} rows: " + ", ".join(
+        sec.checks.append(Check(claim.format(what=what), ok, f"beta2 = {b2:g}, {len(sub.drop_duplicates(['beta1', 'y_c', 'x_c2']))} contamination points: " + ", ".join(
             f"{m} {means.loc[m, col]:.4f}" for m in means.index if m in ALPHA_ORDER)))
     lo, hi = "mlslr:alpha=0.2", "mlslr:alpha=0.8"
     if lo in means.index and hi in means.index:
