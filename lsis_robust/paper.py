@@ -112,7 +112,8 @@ _MSOR = ("MSoR (eq. 30): the extraction garbles the normalisation; lsis_robust.m
 
 TABLES: dict[str, PrintedTable] = {
     "Table I": PrintedTable(
-        "Table I", "Table I (Section III-B1)", "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
+        "Table I", "Table I (Section III-B1)",
+        "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
         "Asymptotic relative efficiency of MLSLR and LSQLR against LR", 4,
         pd.DataFrame([dict(beta=b, method=m, value=float(TABLE1_ARE[i, j]))
                       for i, b in enumerate(_TABLE1_BETAS) for j, m in enumerate(_TABLE1_METHODS)])),

@@ -212,7 +212,13 @@ def test_unconverged_cells_are_marked_and_never_contradict(tmp_path):
     t4["converged"] = t4["method"] == "LSLR"
     t4["n_converged"] = np.where(t4["converged"], 3, 0)
     t4.to_csv(folder / "table4.csv", index=False)
+    runs = pd.read_csv(folder / "runs.csv")
+    runs["converged"] = ~runs["method"].str.startswith("mlslr-9")
+    runs.to_csv(folder / "runs.csv", index=False)
     res = build_report(tmp_path / "results", html_path=tmp_path / "i.html", md_path=tmp_path / "r.md")
+    counts = _sections(res)["table-2"].tables[-1]
+    assert counts.title == "Runs that converged (runs.csv): 48 of 60"
+    assert counts.df.set_index("method").loc["mlslr-9.2/9", "runs converged"] == 0
     sec = _sections(res)["table-4"]
     assert sec.summary == "20/20 not comparable"
     assert any("10 of 20 cells of ours did not converge" in p for p in sec.paragraphs)

@@ -8,7 +8,6 @@ A missing input makes the section "not run" with the command that makes it; an u
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +76,7 @@ def _provenance(path: Path, made_by: str) -> tuple[list[str], dict]:
     p = _json(path)
     commit = p.get("git_commit")
     parts = [f"command `{p['command']}`" if p.get("command") else f"command not recorded (made by `{made_by}`)",
-             f"commit {commit[:10]}" if commit else "commit not recorded",
+             f"commit {str(commit)[:10]}" if commit else "commit not recorded",
              f"seed {p['seed']}" if "seed" in p else "no seed (deterministic)",
              f"protocol {p['protocol']}" if p.get("protocol") else None,
              f"created {p['created']}" if p.get("created") else None,
@@ -175,12 +174,29 @@ def nn_table(name):
                                   f"`{_nn_command(ctx)}` to get the diagnostic.")
         sec.tables = [_verdict_table(table, f"{name}, printed beside ours", printed.notes)]
         if name == "Table II":
-            sec.tables += _baselines(ctx, folder)
+            sec.tables += _baselines(ctx, folder) + _runs_converged(folder)
             sec.figures = _figures(folder, [("learning_curves.png", "Learning curves of every deep-net run (Tables "
                                                                     "II-V), ours")])
         return sec
 
     return build
+
+
+def _runs_converged(folder) -> list[ReportTable]:
+    """Per method, how many runs converged, when runs.csv records it."""
+    path = folder / "runs.csv"
+    if not path.is_file():
+        return []
+    runs = _csv(path, ["method"])
+    if "converged" not in runs.columns:
+        return []
+    flag = runs["converged"].astype(str).str.lower().map({"true": True, "false": False})
+    if flag.isna().any():
+        raise Unreadable(f"{path}: column converged holds values other than True/False")
+    counts = runs.assign(converged=flag).groupby("method", sort=False)["converged"].agg(["sum", "size"])
+    table = pd.DataFrame({"method": counts.index, "runs converged": counts["sum"].astype(int).to_numpy(),
+                          "runs": counts["size"].to_numpy()})
+    return [ReportTable(table, f"Runs that converged (runs.csv): {int(flag.sum())} of {len(flag)}")]
 
 
 def _baselines(ctx, folder) -> list[ReportTable]:
@@ -190,7 +206,8 @@ def _baselines(ctx, folder) -> list[ReportTable]:
     ours = _csv(path, ["method", "metric"], numeric=["mean"])
     printed = pd.DataFrame([dict(method=m, metric="TTR", mean=v[0], std=v[1]) for m, v in paper.LR_LSQLR_TTR.items()])
     table = agreement(ours, printed, ["method", "metric"], ["metric"], 4)
-    return [_verdict_table(table, f"LR and LSQLR test task risk (printed in the text under Table II): {summarize(table)}")]
+    title = f"LR and LSQLR test task risk (printed in the text under Table II): {summarize(table)}"
+    return [_verdict_table(table, title)]
 
 
 # ---------------------------------------------------------------- Figures 2 and 4 (studies)
@@ -264,15 +281,19 @@ def fig4(ctx, sec) -> Section:
     claim = ("Smoothing robustifies LR: for contamination points that are anomalous under the model "
              "(y_c beta'x_c <= -4, so the model gives them probability below 0.02) at the largest beta2, every MLSLR "
              "and LSQLR has a lower mean {what} than LR.")
+    n_points = len(sub.drop_duplicates(["beta1", "y_c", "x_c2"]))
     for col, what in (("sob_mean", "SoB"), ("ttr_mean", "TTR")):
-        ok = None if "lr" not in means.index or not robust else bool((means.loc[robust, col] < means.loc["lr", col]).all())
-        sec.checks.append(Check(claim.format(what=what), ok, f"beta2 = {b2:g}, {len(sub.drop_duplicates(['beta1', 'y_c', 'x_c2']))} contamination points: " + ", ".join(
-            f"{m} {means.loc[m, col]:.4f}" for m in means.index if m in ALPHA_ORDER)))
+        ok = None
+        if "lr" in means.index and robust:
+            ok = bool((means.loc[robust, col] < means.loc["lr", col]).all())
+        values = ", ".join(f"{m} {means.loc[m, col]:.4f}" for m in means.index if m in ALPHA_ORDER)
+        sec.checks.append(Check(claim.format(what=what), ok,
+                                f"beta2 = {b2:g}, {n_points} contamination points: {values}"))
     lo, hi = "mlslr:alpha=0.2", "mlslr:alpha=0.8"
     if lo in means.index and hi in means.index:
+        high, low = means.loc[hi, "sob_mean"], means.loc[lo, "sob_mean"]
         sec.checks.append(Check("A larger smoothing level improves SoB there (alpha = 0.8 against 0.2).",
-                                bool(means.loc[hi, "sob_mean"] <= means.loc[lo, "sob_mean"]),
-                                f"mean SoB {means.loc[hi, 'sob_mean']:.4f} (0.8) against {means.loc[lo, 'sob_mean']:.4f} (0.2)"))
+                                bool(high <= low), f"mean SoB {high:.4f} (0.8) against {low:.4f} (0.2)"))
     sec.paragraphs = [f"Ours: the {protocol} protocol, {int(df['n_trials'].max()) if 'n_trials' in df else '?'} "
                       "trial(s) per contamination point. The exact population version is the extension 'Exact Fig. 4'."]
     sec.figures = _figures(folder, [("robustness.png", f"Fig. 4, ours ({protocol} protocol)"),
@@ -298,10 +319,10 @@ def fig3(ctx, sec) -> Section:
                 and scaled[-1] > 0.99):
             bad.append(label)
     sec.checks.append(Check(
-        "MLSLR's and LSQLR's rho-transforms are, like the robust BY and CH ones, increasing and bounded (LR's rho(v) = v "
-        "is unbounded): the rescaled curves rise from 0 to 1.",
-        not bad, "evaluated from the losses on v in [0, 50]: " + ("every curve increasing within [0, 1] and above 0.99 "
-                                                                 "at v = 50" if not bad else f"fails for {', '.join(bad)}")))
+        "MLSLR's and LSQLR's rho-transforms are, like the robust BY and CH ones, increasing and bounded "
+        "(LR's rho(v) = v is unbounded): the rescaled curves rise from 0 to 1.",
+        not bad, "evaluated from the losses on v in [0, 50]: "
+        + (f"fails for {', '.join(bad)}" if bad else "every curve increasing within [0, 1] and above 0.99 at v = 50")))
     sec.figures = [Figure(png, "Fig. 3, ours: rescaled rho-transformations")]
     sec.provenance = ["fig3_rho_transforms.png: closed forms, no provenance file; made by `lsis-robust theory-figures`"]
     return sec
@@ -392,7 +413,8 @@ def exact_fig4(ctx, sec) -> Section:
     sec.checks.append(Check(
         "LR's SoB is unbounded in x_c and MLSLR's (and LSQLR's) stays bounded: LR's grows all the way to the grid's "
         "anomalous edge, while MLSLR's peaks inside and falls back to near 0 there.", bool(lr_ok and bounded),
-        f"LR's SoB is largest at the anomalous edge and rising over the last 10% of the grid: {lr_ok} (max {lr_max:.3f}); "
+        "LR's SoB is largest at the anomalous edge and rising over the last 10% of the grid: "
+        f"{lr_ok} (max {lr_max:.3f}); "
         "MLSLR/LSQLR edge SoB at most 5% of their peak: "
         + ", ".join(f"{m} y_c={y:+g}: {e:.2g} of {t:.3f}" for (m, y), (e, t) in sorted(others.items()))))
     summary = folder / "fig4_exact_b0_4_summary.csv"
