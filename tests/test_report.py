@@ -254,6 +254,9 @@ def _asv_folder(tmp_path, n=22):
 
 def test_asv_history_reads_asv_result_files_in_commit_date_order(tmp_path):
     _asv_folder(tmp_path)
+    stray = tmp_path / "results" / "asv" / "html"  # asv publish's output: not a machine, never read
+    stray.mkdir()
+    (stray / "index.json").write_text("{}")
     hist = read_history(tmp_path / "results" / "asv")
     assert hist["commit"].nunique() == 22 and set(hist["machine"]) == {"box"}
     wide = history_table(hist, n_benchmarks=2)

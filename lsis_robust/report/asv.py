@@ -35,8 +35,8 @@ def read_history(asv_dir) -> pd.DataFrame:
     Benchmarks with parameters are tracked at their first combination, so each row follows one number.
     """
     rows = []
-    # html/ is asv publish's output, not a machine.
-    for machine_dir in sorted(p for p in Path(asv_dir).iterdir() if p.is_dir() and p.name != "html"):
+    # asv writes machine.json into every machine's folder; others (html/ from asv publish) are not machines.
+    for machine_dir in sorted(p for p in Path(asv_dir).iterdir() if (p / "machine.json").is_file()):
         for path in sorted(machine_dir.glob("*.json")):
             if path.name == "machine.json":
                 continue

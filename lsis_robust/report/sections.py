@@ -454,8 +454,8 @@ def compare_reports(ctx, sec) -> Section:
 def asv_history(ctx, sec) -> Section:
     folder = ctx.results / "asv"
     command = "asv run (see the README's asv section), then asv publish"
-    if not folder.is_dir() or not any(p.is_dir() and p.name != "html" for p in folder.iterdir()):
-        raise _Missing(folder / "MACHINE", command)
+    if not folder.is_dir() or not any((p / "machine.json").is_file() for p in folder.iterdir()):
+        raise _Missing(folder / "MACHINE" / "machine.json", command)
     try:
         history = read_history(folder)
     except ValueError as exc:
