@@ -27,6 +27,7 @@ __all__ = [
     "write_provenance",
     "provenance",
     "git_commit",
+    "ReportTable",
 ]
 
 
@@ -97,6 +98,58 @@ def write_table(df: pd.DataFrame, out_dir, stem: str, caption: str = "", float_f
                + body + "\\end{table}\n")
     paths["tex"] = atomic_write_text(out_dir / f"{stem}.tex", tex)
     return paths
+
+
+class ReportTable:
+    """One table, rendered alike as text, Markdown and HTML (in the manner of statsmodels' ``Summary``).
+
+    The frame keeps full precision; rendering formats floats with ``float_format`` (or the format that
+    ``formats`` gives for the column) and shows missing values as an empty cell, so the three forms show the
+    same digits.
+    """
+
+    def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None):
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"ReportTable needs a pandas DataFrame, got {type(df).__name__}")
+        self.df, self.title, self.notes, self.float_format = df, str(title), tuple(map(str, notes)), float_format
+        self.formats = dict(formats or {})
+        unknown = set(self.formats) - set(df.columns)
+        if unknown:
+            raise ValueError(f"formats name columns the table lacks: {', '.join(map(str, sorted(unknown)))}")
+
+    def shown(self) -> pd.DataFrame:
+        """The frame as the strings every rendering prints."""
+        def column(col):
+            fmt = self.formats.get(col, self.float_format)
+
+            def cell(v):
+                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                    return ""
+                return fmt.format(v) if isinstance(v, float) else str(v)
+            return self.df[col].map(cell)
+        return pd.DataFrame({c: column(c) for c in self.df.columns}, index=self.df.index)
+
+    def as_text(self) -> str:
+        body = self.shown().to_string(index=False)
+        return "\n".join(x for x in (self.title, body, *self.notes) if x)
+
+    def as_markdown(self) -> str:
+        parts = [f"**{self.title}**"] if self.title else []
+        parts.append(self.shown().to_markdown(index=False, disable_numparse=True))
+        parts += [f"_{n}_" for n in self.notes]
+        return "\n\n".join(parts)
+
+    def as_html(self) -> str:
+        import html
+
+        cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        table = self.shown().to_html(index=False, border=0, escape=True)
+        table = table.replace(">", ">" + cap, 1)  # the caption is the first child of <table>
+        notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in self.notes)
+        return table + notes
+
+    def __str__(self) -> str:
+        return self.as_text()
 
 
 def save_figure(fig, path, caption: str) -> Path:

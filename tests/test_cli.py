@@ -13,7 +13,7 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name, _ in STEPS:
+    for name, *_ in STEPS:
         assert name in out
     assert "reproduce" in out
 
@@ -21,7 +21,7 @@ def test_help_lists_every_command(capsys):
 def test_reproduce_steps_are_registered_commands():
     parser = build_parser()
     sub = next(a for a in parser._subparsers._group_actions if a.dest == "command")
-    for name, extra in STEPS:
+    for name, extra, *_ in STEPS:
         assert name in sub.choices
         parser.parse_args([name, *extra])  # the step's arguments parse
 

@@ -28,7 +28,7 @@ from .. import __version__
 from .._validation import UsageError
 
 # Order is the order of ``lsis-robust --help``.
-COMMAND_MODULES: list[str] = ["reproduce", "nn", "theory", "studies", "compare"]
+COMMAND_MODULES: list[str] = ["reproduce", "nn", "theory", "studies", "compare", "report"]
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 _DEBUG_HELP = "show the full traceback of an error instead of the one-line message"
