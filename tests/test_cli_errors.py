@@ -274,13 +274,21 @@ def test_keyboard_interrupt_in_process(monkeypatch, capsys, tmp_path):
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "lsis_robust", "robustness", "--quick", "--no-progress",
-                             "--out", str(tmp_path / "o")], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    cache = tmp_path / "cache"
+    # The full default sweep runs long enough to be interrupted on any machine; the signal is sent once the
+    # first task's cache entry exists, i.e. once the command is at work (a fixed sleep raced the imports on a
+    # loaded machine, where Python's default handler, not the CLI's, received the signal).
+    proc = subprocess.Popen([sys.executable, "-m", "lsis_robust", "robustness", "--n-jobs", "1", "--no-progress",
+                             "--out", str(tmp_path / "o"), "--cache", str(cache)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not (cache.is_dir() and any(cache.glob("*.npz"))):
+        assert proc.poll() is None, "the command ended before it started its work"
+        assert time.monotonic() < deadline, "no task finished within 10 minutes"
+        time.sleep(0.1)
     assert proc.poll() is None, "the command finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert err.strip().splitlines() == ["lsis-robust robustness: interrupted"]
