@@ -2,7 +2,9 @@
 # Adds this machine's points to the committed asv history: the last N first-parent commits of main (asv graphs
 # a branch along its first parents), each built into asv's virtualenv, quick (one sample), on the subset below.
 #   bash scripts/asv_history.sh MACHINE [N]      # MACHINE registered first: asv machine --machine MACHINE --yes
-# Commits that already have results on MACHINE are skipped, so a later call adds only the new ones.
+# Commits that already have results on MACHINE are skipped, so a later call adds only the new ones.  asv publish
+# hides a benchmark's results made before its code changed (asv keeps a hash of each benchmark's source):
+# after such a change, RERUN=1 runs every commit again.
 set -euo pipefail
 MACHINE=${1:?usage: bash scripts/asv_history.sh MACHINE [N]}
 N=${2:-22}
@@ -20,5 +22,7 @@ hashes=$(mktemp)
 trap 'rm -f "$hashes"' EXIT
 git rev-list --first-parent -n "$N" main > "$hashes"
 # forkserver: this subset needs no CUDA, and forking one interpreter saves seconds per benchmark
-nice -n 19 asv run --quick --machine "$MACHINE" --launch-method forkserver --skip-existing-commits \
+skip=(--skip-existing-commits)
+[ "${RERUN:-0}" = 1 ] && skip=()
+nice -n 19 asv run --quick --machine "$MACHINE" --launch-method forkserver "${skip[@]}" \
   -b "$SUBSET" "HASHFILE:$hashes"

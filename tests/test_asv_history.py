@@ -64,6 +64,20 @@ def test_committed_history_covers_twenty_commits_of_main():
         assert max(_expected_points(benchmark)) >= 20, f"{benchmark}: fewer than 20 commits in every machine"
 
 
+def test_the_graphed_benchmarks_are_unchanged_since_the_history_was_run():
+    # asv publish drops results whose benchmark source hash differs from benchmarks.json's
+    current = json.loads((RESULTS / "benchmarks.json").read_text())
+    for machine, files in _machines().items():
+        for path in files:
+            result = json.loads(path.read_text())
+            column = result["result_columns"].index("version")
+            for benchmark in GRAPHED:
+                if _has_value(path, benchmark):
+                    assert result["results"][benchmark][column] == current[benchmark]["version"], (
+                        f"{benchmark} changed since {machine}/{path.name} was run; its history is hidden until "
+                        f"`RERUN=1 bash scripts/asv_history.sh {machine} {len(files)}` runs it again")
+
+
 def _asv_index_html():
     import asv
 
