@@ -59,7 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--backend", default="joblib", choices=("joblib", "dask"),
                    help="'joblib' (processes on this machine, default) or 'dask' (the workers of --scheduler)")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
-    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars, no line per finished run")
     p.set_defaults(func=run)
 
 
@@ -111,6 +111,7 @@ def run(args) -> int:
                       device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)
     data = load_dataset(args.dataset, args.data_dir, args.download)
 
+    n_jobs = min(n_jobs, len(methods) * trials)  # a worker without a run would only take a share of the cores
     threads = args.threads
     if threads is None and args.dataset == "digits":
         threads = 1
