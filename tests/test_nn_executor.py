@@ -95,6 +95,16 @@ def test_dask_local_cluster_of_two_processes_writes_the_serial_runs_csv(tmp_path
     pd.testing.assert_frame_equal(_metrics(dask), _metrics(serial), check_exact=True)
 
 
+def test_progress_is_a_bar_over_runs_with_a_line_per_finished_run(digits, capsys):
+    one = TrainConfig(model="small_cnn", epochs=1)
+    run_benchmark(digits, parse_methods("lr"), one, 2, "cpu", progress=True, threads=1)
+    err = capsys.readouterr().err
+    assert "lr trial 0: test TSR" in err and "lr trial 1: test TSR" in err and "s on cpu" in err
+    assert "runs:" in err
+    run_benchmark(digits, parse_methods("lr"), one, 1, "cpu", progress=False, threads=1)
+    assert capsys.readouterr().err == ""
+
+
 def test_the_executor_uses_separate_processes():
     pids = {pid for _, pid in map_tasks(_pid_after, [(0.5,)] * 4, n_jobs=2)}
     assert len(pids) == 2 and os.getpid() not in pids

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -201,7 +202,7 @@ def run_benchmark(data: ImageData, methods: list[Method], cfg: TrainConfig, tria
             if progress:
                 row, _, info = res
                 bar.write(f"  {row['method']} trial {row['trial']}: test TSR {row['test_tsr']:.4f}, "
-                          f"TTR {row['test_ttr']:.4f} ({info['seconds']:.0f} s on {info['device']})")
+                          f"TTR {row['test_ttr']:.4f} ({info['seconds']:.0f} s on {info['device']})", file=sys.stderr)
     finally:
         bar.close()
         if client is not None:
