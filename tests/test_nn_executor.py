@@ -201,7 +201,8 @@ def test_bad_thread_budget_is_refused(digits, threads):
 @pytest.mark.parametrize("argv, msg", [
     (["--backend", "dask"], "needs a scheduler address"),
     (["--scheduler", "tcp://127.0.0.1:9"], "applies only to backend='dask'"),
-    (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9", "--n-jobs", "2"], "--n-jobs applies to --backend joblib"),
+    (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9", "--n-jobs", "2"],
+     "--n-jobs applies to --backend joblib"),
     (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the dask scheduler"),
     (["--n-jobs", "0"], "expected an integer >= 1"),
     (["--backend", "spark"], "invalid choice"),

@@ -69,7 +69,9 @@ def claim_slot(lock_dir=None) -> int:
     global _SLOT
     import fcntl
 
-    folder = Path(lock_dir) if lock_dir is not None else Path(tempfile.gettempdir()) / f"lsis-robust-slots-{os.getuid()}"
+    if lock_dir is None:
+        lock_dir = Path(tempfile.gettempdir()) / f"lsis-robust-slots-{os.getuid()}"
+    folder = Path(lock_dir)
     if _SLOT is not None and _SLOT[0] == folder:
         return _SLOT[1]
     folder.mkdir(parents=True, exist_ok=True)
