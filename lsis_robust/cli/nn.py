@@ -6,7 +6,6 @@ CPU.  ``--dataset cifar10`` is the paper's setting (ResNet-18, 150 epochs,
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -50,9 +49,17 @@ def register(subparsers) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward/backward")
     p.add_argument("--threads", type=int_at_least(1), default=None,
-                   help="CPU threads for torch (default: 1 for digits, whose 8x8 convolutions are too small to "
-                        "split and slow down badly on a shared machine; all available cores for cifar10)")
-    p.add_argument("--no-progress", action="store_true", help="no per-epoch progress bars")
+                   help="CPU threads of each run for torch, BLAS and OpenMP (default: 1 for digits, whose 8x8 "
+                        "convolutions are too small to split; for cifar10 the usable cores shared among the "
+                        "workers, and the workers' own default on dask)")
+    p.add_argument("--n-jobs", type=int_at_least(1), default=None,
+                   help="runs trained at once, each in its own process (default: one per GPU with CUDA, else "
+                        "the usable cores, or $LSIS_ROBUST_N_JOBS); with 1 thread per run the CPU metrics are "
+                        "identical for any count")
+    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"),
+                   help="'joblib' (processes on this machine, default) or 'dask' (the workers of --scheduler)")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars, no line per finished run")
     p.set_defaults(func=run)
 
 
@@ -61,10 +68,11 @@ def run(args) -> int:
 
     from ..nn.data import load_dataset
     from ..nn.methods import parse_methods
-    from ..nn.runner import run_benchmark
+    from ..nn.runner import cluster_device, default_workers, run_benchmark
     from ..nn.tables import write_results
     from ..nn.train import TrainConfig, resolve_device
     from ..reporting import write_provenance
+    from ..studies._grid import check_backend, default_n_jobs
 
     if args.batch_size < 2:
         raise UsageError("argument --batch-size: must be at least 2 (batch norm needs two examples per batch)")
@@ -74,7 +82,19 @@ def run(args) -> int:
         methods = parse_methods(args.methods, n_classes=10)
     except ValueError as exc:
         raise UsageError(f"argument --methods: {exc}") from None
-    device = resolve_device(args.device)
+    if args.backend == "dask" and args.n_jobs is not None:
+        raise UsageError("--n-jobs applies to --backend joblib; a dask cluster runs as many runs as it has workers")
+    # Connect first, so that an unreachable scheduler fails before the data are loaded.
+    client = check_backend(args.backend, 1, args.scheduler)
+    if client is None:
+        device = resolve_device(args.device)
+        n_jobs = args.n_jobs or default_workers(device)
+    else:
+        try:  # the runs train on the workers, so their devices decide what 'auto' and 'cuda' mean
+            device = cluster_device(client, args.device)
+        finally:
+            client.close()
+        n_jobs = 1
     model, epochs, trials = DEFAULTS[args.dataset]
     if args.quick:
         epochs, trials = QUICK[args.dataset]
@@ -91,23 +111,29 @@ def run(args) -> int:
                       device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)
     data = load_dataset(args.dataset, args.data_dir, args.download)
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(args.threads or (1 if args.dataset == "digits" else cores))
-    if cuda:
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    n_jobs = min(n_jobs, len(methods) * trials)  # a worker without a run would only take a share of the cores
+    threads = args.threads
+    if threads is None and args.dataset == "digits":
+        threads = 1
+    elif threads is None and client is None:
+        threads = max(1, default_n_jobs() // n_jobs)
     label = (f"{args.dataset}, {model}, {epochs} epochs, {trials} trial(s), batch {args.batch_size}, "
              f"lr {args.lr:g}, seed {args.seed}, {device.type}" + (" (--quick)" if args.quick else ""))
-    print(f"lsis-robust nn: {len(methods)} methods x {trials} trial(s); {label}", file=sys.stderr)
+    where = (f"dask cluster {args.scheduler}" if client is not None
+             else f"{n_jobs} worker process(es)" if n_jobs > 1 else "this process")
+    print(f"lsis-robust nn: {len(methods)} methods x {trials} trial(s) in {where}, "
+          f"{threads or 'default'} thread(s) per run; {label}", file=sys.stderr)
     runs, history, wall = run_benchmark(data, methods, cfg, trials, device, ckpt, args.resume,
-                                        progress=not args.no_progress)
+                                        progress=not args.no_progress, n_jobs=n_jobs, backend=args.backend,
+                                        scheduler=args.scheduler, threads=threads)
     written = write_results(runs, history, out, label)
-    dev_name = torch.cuda.get_device_name(device) if cuda else "cpu"
+    dev_name = torch.cuda.get_device_name() if cuda and client is None else device.type
     write_provenance(out, "nn", seed=args.seed, command=" ".join(["lsis-robust"] + sys.argv[1:]),
                      dataset=args.dataset, model=model, methods=[m.name for m in methods], trials=trials,
                      train_config=cfg.as_dict(), quick=args.quick, device=dev_name, torch=torch.__version__,
-                     cuda=torch.version.cuda, threads=torch.get_num_threads(), wall_time_s=round(wall, 2),
+                     cuda=torch.version.cuda, threads=threads, backend=args.backend,
+                     n_jobs=n_jobs if client is None else None,
+                     wall_time_s=round(wall, 2),
                      images_per_s=round(float(history.images_per_s.mean()), 1),
                      epoch_time_s=round(float((history.train_time + history.eval_time).mean()), 4),
                      test_set_selection="minimum test TSR / minimum test TTR epochs, selected on the test set")

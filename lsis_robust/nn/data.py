@@ -102,9 +102,12 @@ class DeviceData:
         self.data = data
         self.device = torch.device(device)
         self.channels_last = channels_last
-        self.x_train = torch.from_numpy(data.x_train).to(self.device)
+        # Copies in C order: a size-1 axis may carry any stride (digits' channel axis has stride 1 after
+        # sklearn's split, 64 after pickling to a worker), and torch takes (N, 1, H, W) with channel stride 1
+        # for channels-last and evaluates with other kernels, so the metrics would depend on the array's history.
+        self.x_train = torch.from_numpy(np.array(data.x_train, order="C")).to(self.device)
         self.y_train = torch.from_numpy(data.y_train.astype(np.int64)).to(self.device)
-        self.x_test = torch.from_numpy(data.x_test).to(self.device)
+        self.x_test = torch.from_numpy(np.array(data.x_test, order="C")).to(self.device)
         self.y_test = torch.from_numpy(data.y_test.astype(np.int64)).to(self.device)
         shape = (1, -1, 1, 1)
         self._mean = torch.tensor(data.mean, dtype=torch.float32, device=self.device).view(shape)

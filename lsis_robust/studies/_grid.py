@@ -34,7 +34,7 @@ import numpy as np
 
 from ..reporting import atomic_write_bytes
 
-__all__ = ["Task", "seed_sequence", "run_grid", "check_backend", "default_n_jobs", "CacheWarning"]
+__all__ = ["Task", "seed_sequence", "run_grid", "map_tasks", "check_backend", "default_n_jobs", "CacheWarning"]
 
 BACKENDS = ("joblib", "dask")
 # Bumped whenever the layout of a cache entry changes, so older entries are recomputed.
@@ -163,6 +163,44 @@ def _decode(path: Path, key: str):
         return None, f"cannot be read ({type(exc).__name__}: {exc})"
 
 
+def _call_indexed(func, i, shared, args):
+    return i, func(*shared, *args)
+
+
+def map_tasks(func, calls, *, n_jobs=1, backend="joblib", client=None, shared=()):
+    """Yield ``(i, func(*shared, *calls[i]))`` for every call, in the order the calls finish.
+
+    The one executor of the package's independent tasks (the studies' grid
+    cells, the deep-net runs): in this process when ``n_jobs`` is 1 or there
+    is one call, else in ``n_jobs`` joblib (loky) worker processes, or on the
+    workers of the dask.distributed ``client`` (from :func:`check_backend`;
+    the caller closes it).  ``shared`` arguments are the same for every call:
+    dask sends them to each worker once instead of with every task (joblib
+    memory-maps large arrays in them).  ``func`` must be importable by the
+    workers (a module-level function).
+    """
+    calls = [tuple(c) for c in calls]
+    shared = tuple(shared)
+    if backend == "dask":
+        from dask.distributed import as_completed
+
+        if client is None:
+            raise ValueError("backend='dask' needs the client that check_backend returned")
+        with client.as_current():
+            scattered = tuple(client.scatter(s, broadcast=True, hash=False) for s in shared)
+            futures = [client.submit(_call_indexed, func, i, scattered, c, pure=False) for i, c in enumerate(calls)]
+            for fut in as_completed(futures):
+                yield fut.result()
+    elif n_jobs == 1 or len(calls) == 1:
+        for i, c in enumerate(calls):
+            yield i, func(*shared, *c)
+    else:
+        from joblib import Parallel, delayed
+
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_call_indexed)(func, i, shared, c) for i, c in enumerate(calls))
+
+
 def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", scheduler=None, cache_dir=None,
              progress=True, desc="tasks"):
     """Run ``func(params, seed_sequence)`` for every task; return the results in task order.
@@ -204,28 +242,12 @@ def run_grid(func, tasks, *, master_seed=0, n_jobs=1, backend="joblib", schedule
         bar.update(1)
 
     try:
-        if not todo:
-            pass
-        elif backend == "dask":
-            from dask.distributed import as_completed
-
-            try:
-                with client.as_current():
-                    futures = {client.submit(_run_one, func, tasks[i], master_seed, pure=False): i for i in todo}
-                    for fut in as_completed(futures):
-                        finish(futures[fut], fut.result())
-            finally:
-                client.close()
-        elif n_jobs == 1 or len(todo) == 1:
-            for i in todo:
-                finish(i, _run_one(func, tasks[i], master_seed))
-        else:
-            from joblib import Parallel, delayed
-
-            gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_run_one)(func, tasks[i], master_seed) for i in todo)
-            for i, res in zip(todo, gen):
-                finish(i, res)
+        if todo:
+            calls = [(func, tasks[i], master_seed) for i in todo]
+            for j, res in map_tasks(_run_one, calls, n_jobs=n_jobs, backend=backend, client=client):
+                finish(todo[j], res)
     finally:
         bar.close()
+        if client is not None:
+            client.close()
     return results
