@@ -203,7 +203,8 @@ def main(argv=None):
     for key, value in rows.items():
         print(f"{key:<{width}}  {value:.4g}")
     if args.json:
-        args.json.write_text(json.dumps({"shapes": table.to_dict(orient="records"), "ratios": summary,
+        shapes = table.astype(object).where(table.notna(), None)  # null, not NaN: strict JSON
+        args.json.write_text(json.dumps({"shapes": shapes.to_dict(orient="records"), "ratios": summary,
                                          "robustbase": why or "timed", **rows}, indent=2, default=float) + "\n")
     return 0
 
