@@ -414,11 +414,8 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
         self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         # The certificate is scale-free: checked here, on the scaled design, which nothing keeps alive after.
-        # A loss whose phi' vanishes on some margins (BY's for |m| < 0.46 at c = 0.5) has no positive multipliers
-        # at its estimate; LR's at the ML fit (its first start) are positive wherever the ML fit is finite, and
-        # no separation for one sign of the labels is no separation for the other (Stiemke's system is the same).
-        certified = bool(side) and (no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss)
-                                    or no_separation_certified(Z, y_pm, sw, 1, fit.beta_ml[0]))
+        # The ML fit (the first start) gives it LR's multipliers where the loss's own vanish (BY).
+        certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss, fit.beta_ml[0])
         return (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
 
     def _set_coef(self, beta):
