@@ -84,3 +84,15 @@ def test_bad_options_are_usage_errors(bench, argv):
     with pytest.raises(SystemExit) as exc:
         bench.main(argv)
     assert exc.value.code == 2
+
+
+def test_asv_twin_times_the_same_shapes(bench, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parents[1]))  # asv imports benchmarks/ from the repository root
+    from benchmarks.bench_estimators import Shapes
+
+    assert Shapes.params == [list(bench.LOSSES), list(bench.SAMPLES), list(bench.SIZES), list(bench.DIMS)]
+    shapes = Shapes()
+    shapes.setup("by", "leverage", 1000, 2)
+    X, y = bench.shape_sample("leverage", 1000, 2)
+    assert np.array_equal(shapes.X, X) and np.array_equal(shapes.y, y)
+    assert shapes.time_fit("by", "leverage", 1000, 2) is None
