@@ -163,6 +163,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     pair is kept): an :class:`AliasedColumnsWarning` names them, the fit uses
     the other columns, and their coefficients are 0 with NaN standard errors.
 
+    BLAS runs on one thread during a fit (threadpoolctl), as in the studies'
+    tasks: the numbers then do not depend on the machine's core count, and a
+    direct fit equals the same fit inside a study bit for bit.
+
     After fitting, losses whose phi approaches its infimum only as the margin
     grows (LR, LSQLR, MLSLR, BY and CH among the built-in ones; a property of
     phi, not of the name) are checked for (quasi-)complete separation by
