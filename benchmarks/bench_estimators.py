@@ -5,11 +5,15 @@ d - 1 covariates of :func:`common.logistic_data` and fits the intercept itself.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
+import warnings
+
 import numpy as np
 
 from lsis_robust import RobustLogisticRegression
 
-from .common import Benchmark, logistic_data, robustbase_data, robustbase_refs
+from .common import REPO_ROOT, Benchmark, logistic_data, robustbase_data, robustbase_refs
 
 # One setting per loss: alpha = 0.4 is the best MLSLR level of Table II, c = 0.5 robustbase's default constant.
 LOSSES = {"lr": {}, "lslr": {"alpha": 0.4}, "mlslr": {"alpha": 0.4}, "lsqlr": {}, "by": {"c": 0.5}, "ch": {"c": 0.5}}
@@ -41,6 +45,35 @@ class FitMemory(_FitSetup):
 
     def peakmem_fit(self, loss, n, d):
         self.estimator.fit(self.X, self.y)
+
+
+@functools.lru_cache(maxsize=None)
+def _bench_foundation():
+    """scripts/bench_foundation.py, the one home of the shapes (asv has no R: robustbase's times are its)."""
+    spec = importlib.util.spec_from_file_location("bench_foundation", REPO_ROOT / "scripts" / "bench_foundation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Shapes(Benchmark):
+    """CH and BY fits (defaults) on the shapes of ``scripts/bench_foundation.py``, which times robustbase on them.
+
+    ``d`` counts the covariates; the intercept is fitted besides.
+    """
+
+    params = [["ch", "by"], ["clean", "point", "leverage"], [1_000, 10_000, 100_000], [1, 2, 5, 10]]
+    param_names = ["loss", "sample", "n", "d"]
+    timeout = 300
+    repeat = (1, 5, 30.0)
+
+    def setup(self, loss, sample, n, d):
+        self.X, self.y = _bench_foundation().shape_sample(sample, n, d)
+
+    def time_fit(self, loss, sample, n, d):
+        with warnings.catch_warnings():  # a contaminated shape may warn; what is timed is the fit
+            warnings.simplefilter("ignore")
+            RobustLogisticRegression(loss=loss).fit(self.X, self.y)
 
 
 class Robustbase(Benchmark):

@@ -203,12 +203,17 @@ def _positive_rows(Z, y_pm, w, side):
     return Zp, sign, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
 
 
-def no_separation_certified(Z, y_pm, w, side, beta, loss=None):
-    """Whether the stationarity of ``loss`` at ``beta`` (or, failing that, LR's at the same margins) proves
-    that no direction separates any row of labels ``side * y_pm`` on ``Z`` (:func:`_no_separation_certificate`).
+def no_separation_certified(Z, y_pm, w, side, beta, loss=None, beta_ml=None):
+    """Whether the stationarity of ``loss`` at ``beta``, of LR at its own fit ``beta_ml`` or, failing those, of LR
+    at ``beta``'s margins proves that no direction separates any row of labels ``side * y_pm`` on ``Z``
+    (:func:`_no_separation_certificate`).
 
+    Cheap proofs come first: a loss with phi' < 0 everywhere (CH) certifies at its own estimate; one whose phi'
+    vanishes on some margins (BY's for |m| < 0.46 at c = 0.5) cannot, and LR's multipliers at the ML fit
+    ``beta_ml`` (fitted to the labels ``y_pm``) are positive and sum the rows to about 0.  Stiemke's system
+    sum_i lam_i a_i = 0 is the same for a_i and -a_i, so one certificate serves both signs of the labels.
     The rows are scaled to unit maximum magnitude, so ``Z`` may be given in any column units, with ``beta``
-    in the same units.
+    and ``beta_ml`` in the same units.
     """
     Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
     if not _raw_products_safe(scale):
@@ -217,7 +222,9 @@ def no_separation_certified(Z, y_pm, w, side, beta, loss=None):
     wp = np.asarray(w, dtype=np.float64)[pos]
     wp = wp / wp.max()
     candidates = [lambda: -side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
-    candidates.append(lambda: wp * LR().link(-m))  # computed only when the fitted loss's multipliers fail
+    if beta_ml is not None:  # LR's multipliers sigma(-y z'beta_ml): the sign of the labels is y's, not side's
+        candidates.append(lambda: wp * LR().link(-side * sign * (Zp @ beta_ml)))
+    candidates.append(lambda: wp * LR().link(-m))  # computed only when the others fail
     return any(_no_separation_certificate(Zp, sign, scale, lam()) for lam in candidates)
 
 

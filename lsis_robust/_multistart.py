@@ -99,6 +99,7 @@ class BatchFit:
     ray_objective_limit: np.ndarray  # (B,) the objective's limit along the estimate's ray
     problem: LinearMarginLoss  # the minimised objective, for inference at the estimate
     hessian: np.ndarray  # (B, d, d) the objective's Hessian at the estimate
+    beta_ml: np.ndarray = None  # (B, d) the ML fit, the first start (its LR multipliers certify non-separation)
 
 
 def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
@@ -157,7 +158,7 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
-                    hessian=pick("hessian"))
+                    hessian=pick("hessian"), beta_ml=beta_ml)
 
 
 def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng):

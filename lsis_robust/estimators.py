@@ -29,6 +29,16 @@ __all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 # would come out as 0 or inf, so beyond the limits the fit is refused instead of silently wrong.
 SCALE_RANGE = (1e-100, 1e100)
 SPREAD_LIMIT = 1e100
+_BLAS_CONTROLLER = []  # threadpoolctl's view of the loaded BLAS, found once (it scans the loaded libraries)
+
+
+def _single_blas_thread():
+    """A context in which BLAS runs on one thread."""
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _column_scales(Z, w, first, names):
@@ -153,6 +163,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     pair is kept): an :class:`AliasedColumnsWarning` names them, the fit uses
     the other columns, and their coefficients are 0 with NaN standard errors.
 
+    BLAS runs on one thread during a fit (threadpoolctl), as in the studies'
+    tasks: the numbers then do not depend on the machine's core count, and a
+    direct fit equals the same fit inside a study bit for bit.
+
     After fitting, losses whose phi approaches its infimum only as the margin
     grows (LR, LSQLR, MLSLR, BY and CH among the built-in ones; a property of
     phi, not of the name) are checked for (quasi-)complete separation by
@@ -254,43 +268,47 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None):
         """Fit the model; y holds exactly two classes (any labels)."""
-        self._check_params()
-        loss = self._resolve_loss()
-        feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, ensure_min_samples=2)
-        labels = pd.unique(y)  # hashing, not np.unique's full sort of y
-        # Two integer-valued numeric labels are binary targets by sklearn's own rules; anything else gets
-        # its check and messages (it costs more than a fit's ML start).
-        integral = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(labels == np.round(labels)))
-        if not (labels.size == 2 and integral):
-            check_classification_targets(y)
-        self.classes_ = np.sort(labels)
-        if self.classes_.size != 2:
-            kind = type_of_target(y)
-            raise ValueError(
-                f"Only binary classification is supported: y needs exactly 2 classes, "
-                f"got {self.classes_.size} class{'es' if self.classes_.size != 1 else ''} ({kind} target)"
-            )
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if self.weights == "mcd":
-            sw = sw * mcd_weights(X, random_state=self.random_state)
-        if not np.any(sw > 0):
-            raise ValueError("all observation weights are zero; at least one must be positive")
-        self.loss_ = loss
-        self.feature_names_ = feature_names
-        self.weights_ = sw
-        y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
-        Z = self._design(X)
-        scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
-        aliased = self._check_aliasing(Z, sw)
-        if aliased.any():  # a boolean index copies even when it keeps every column
-            Z, scales = Z[:, ~aliased], scales[~aliased]
-        side = infimum_side(loss)
-        # Z is scaled in place unless it is the user's own array; X still has the design in its units.
-        ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
-        del Z  # scaled now, not the design in X's units: not to be used, nor kept alive through the checks
-        self._finish_identification(X, y_pm, sw, aliased, ray, side, certified)
-        return self
+        # One BLAS thread: the study tasks have always fitted under threadpool_limits(1), so a fit gives their
+        # numbers bit for bit on any machine (a threaded product sums in an order that depends on the thread
+        # count), and at a fit's sizes the threads cost more than they save (bench_foundation.py).
+        with _single_blas_thread():
+            self._check_params()
+            loss = self._resolve_loss()
+            feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, ensure_min_samples=2)
+            labels = pd.unique(y)  # hashing, not np.unique's full sort of y
+            # Two integer-valued numeric labels are binary targets by sklearn's own rules; anything else gets
+            # its check and messages (it costs more than a fit's ML start).
+            integral = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.all(labels == np.round(labels)))
+            if not (labels.size == 2 and integral):
+                check_classification_targets(y)
+            self.classes_ = np.sort(labels)
+            if self.classes_.size != 2:
+                kind = type_of_target(y)
+                raise ValueError(
+                    f"Only binary classification is supported: y needs exactly 2 classes, "
+                    f"got {self.classes_.size} class{'es' if self.classes_.size != 1 else ''} ({kind} target)"
+                )
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if self.weights == "mcd":
+                sw = sw * mcd_weights(X, random_state=self.random_state)
+            if not np.any(sw > 0):
+                raise ValueError("all observation weights are zero; at least one must be positive")
+            self.loss_ = loss
+            self.feature_names_ = feature_names
+            self.weights_ = sw
+            y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
+            Z = self._design(X)
+            scales = _column_scales(Z, sw, int(self.fit_intercept), feature_names)
+            aliased = self._check_aliasing(Z, sw)
+            if aliased.any():  # a boolean index copies even when it keeps every column
+                Z, scales = Z[:, ~aliased], scales[~aliased]
+            side = infimum_side(loss)
+            # Z is scaled in place unless it is the user's own array; X still has the design in its units.
+            ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
+            del Z  # scaled now, not the design in X's units: not to be used, nor kept alive through the checks
+            self._finish_identification(X, y_pm, sw, aliased, ray, side, certified)
+            return self
 
     def _check_aliasing(self, Z, sw):
         """Mask of the design's aliased columns (see :mod:`lsis_robust._identifiability`), with its warning."""
@@ -400,7 +418,8 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
         self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         # The certificate is scale-free: checked here, on the scaled design, which nothing keeps alive after.
-        certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss)
+        # The ML fit (the first start) gives it LR's multipliers where the loss's own vanish (BY).
+        certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss, fit.beta_ml[0])
         return (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
 
     def _set_coef(self, beta):

@@ -1,12 +1,24 @@
 #!/usr/bin/env python
-"""Speed ratios of issue 2, measured in one run on the same data.
+"""Speed ratios of issues 2 and 13, measured in one run on the same data.
 
-* CH and BY fits (n = 10^4, d = 2) against R's robustbase ``glmrob(method="BY")``
-  (needs ``Rscript`` with robustbase: ``apt-get install r-cran-robustbase``);
+* CH and BY fits (``RobustLogisticRegression(loss="ch"/"by")``, defaults) against
+  R's robustbase ``glmrob(method="BY")``, whose objective is CH's (the reference of
+  both; ``scripts/bench_robustbase.R``), on a set of shapes: clean, 5%
+  point-contaminated and 10% leverage-contaminated samples, n = 10^3, 10^4, 10^5
+  and d = 1, 2, 5, 10 covariates (an intercept is fitted besides).  Each shape is
+  timed against robustbase right after our fits, and the worst and the median
+  ratio robustbase / ours are reported at n = 10^4 and over all shapes.  The R
+  part is optional: without ``Rscript`` and robustbase
+  (``apt-get install r-cran-robustbase``), or with ``--no-r``, only our times
+  are reported.
 * the LR fit (n = 10^5, d = 20) against statsmodels ``Logit(...).fit()``;
 * peak memory of the n = 10^5 fits against the size of the data (O(n d)).
 
-Usage: python scripts/bench_foundation.py [--repeats 7] [--json OUT]
+``--quick`` (for CI and the tests) times n = 10^3 and d = 1, 2 once, without the
+last two parts.
+
+Usage: python scripts/bench_foundation.py [--repeats 5] [--r-repeats 3] [--quick] [--no-r] [--json OUT]
+           [--sizes 1000 10000 100000] [--dims 1 2 5 10] [--samples clean point leverage]
 """
 from __future__ import annotations
 
@@ -18,15 +30,21 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from lsis_robust import RobustLogisticRegression
+from lsis_robust.contamination import LeverageOutliers, PointMass, sample_mvn_logistic
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ("clean", "point", "leverage")
+SIZES = (1_000, 10_000, 100_000)
+DIMS = (1, 2, 5, 10)
+LOSSES = ("ch", "by")
+TARGET_N = 10_000  # the size at which issue 13 sets its targets
 
 
 def median_time(fn, repeats):
@@ -59,7 +77,28 @@ def logistic_data(n, d, beta, seed):
     return X, y
 
 
+def shape_sample(kind, n, d, seed=0):
+    """(X (n, d) without the intercept, y in {0, 1}) of one benchmark shape.
+
+    The clean sample is the logistic model with x ~ N(0, I_d), intercept 0 and slopes of total size 2.
+    ``point``: 5% of the rows moved to one point 3 units out along the slopes' direction, labelled 0 (its
+    model probability of 1 is 0.9975); ``leverage``: 10% of the rows moved to distance 10 in random
+    directions, each with the label the model finds less likely there.
+    """
+    if kind not in SAMPLES:
+        raise ValueError(f"sample kind {kind!r} is unknown; use one of {SAMPLES}")
+    rng = np.random.default_rng(seed)
+    beta = np.concatenate([[0.0], np.full(d, 2 / np.sqrt(d))])
+    sample = sample_mvn_logistic(n, beta, rng=rng)
+    if kind == "point":
+        sample = PointMass(0.05, np.concatenate([[1.0], 1.5 * beta[1:]]), -1)(sample, rng)
+    elif kind == "leverage":
+        sample = LeverageOutliers(0.10, beta, distance=10.0)(sample, rng)
+    return sample.X[:, 1:], np.asarray(sample.y, dtype=int)
+
+
 def robustbase_seconds(X, y, repeats):
+    """(median seconds of robustbase's glmrob BY fit, None) or (None, why it was not timed)."""
     if shutil.which("Rscript") is None:
         return None, "Rscript not found (apt-get install r-cran-robustbase)"
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,47 +112,101 @@ def robustbase_seconds(X, y, repeats):
     return float(values["robustbase_BY_seconds"]), None
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
+def shape_table(samples, sizes, dims, repeats, r_repeats, use_r):
+    """One row per shape and loss: our median fit time, robustbase's, and their ratio (NaN without R)."""
+    rows = []
+    why = "not timed (--no-r)"
+    for n in sizes:
+        for d in dims:
+            for kind in samples:
+                X, y = shape_sample(kind, n, d)
+                # CH and BY alternate, so that a burst of load on a shared machine does not land on one of them.
+                fits = {loss: (lambda loss=loss: _fit_quietly(loss, X, y)) for loss in LOSSES}
+                times = interleaved_median_times(fits, repeats)
+                rb = None
+                if use_r:
+                    rb, why = robustbase_seconds(X, y, r_repeats)
+                for loss, t in times.items():
+                    rows.append({"sample": kind, "n": n, "d": d, "loss": loss, "fit [s]": t,
+                                 "robustbase [s]": np.nan if rb is None else rb,
+                                 "ratio": np.nan if rb is None else rb / t})
+    return pd.DataFrame(rows), (None if rows and not np.isnan(rows[0]["ratio"]) else why)
+
+
+def _fit_quietly(loss, X, y):
+    with warnings.catch_warnings():  # a contaminated shape may warn; what is timed is the fit
+        warnings.simplefilter("ignore")
+        return RobustLogisticRegression(loss=loss).fit(X, y)
+
+
+def ratio_summary(table):
+    """Worst and median ratio, at n = 10^4 and over all shapes, per loss and for both."""
+    out = {}
+    for where, part in (("n=1e4", table[table["n"] == TARGET_N]), ("all", table)):
+        for loss, sub in [("ch+by", part), *part.groupby("loss", sort=False)]:
+            ratios = sub["ratio"].dropna()
+            if ratios.size:
+                out[f"{loss} {where}"] = {"worst": float(ratios.min()), "median": float(ratios.median()),
+                                          "shapes": int(ratios.size)}
+    return out
+
+
+def foundation_rows(repeats):
+    """The LR fit against statsmodels and the peak memory of the n = 10^5 fits (issue 2)."""
+    import statsmodels.api as sm  # here, not at the top: the asv suite imports this script for its shapes
+
     rows = {}
-
-    X, y = logistic_data(10_000, 2, np.array([0.0, 2.0]), seed=0)
-    rb, why = robustbase_seconds(X, y, args.repeats)
-    # CH and BY fits alternate, so that a burst of load on a shared machine does not land on one of them only.
-    fits = {loss: (lambda loss=loss: RobustLogisticRegression(loss=loss).fit(X, y)) for loss in ("ch", "by")}
-    times = interleaved_median_times(fits, args.repeats)
-    for loss, t in times.items():
-        rows[f"{loss} fit n=1e4 d=2 [s]"] = t
-        if rb is not None:
-            rows[f"robustbase glmrob BY / {loss} fit"] = rb / t
-    rows["robustbase glmrob BY n=1e4 d=2 [s]"] = rb if rb is not None else why
-
     X, y = logistic_data(100_000, 20, np.linspace(0.5, -0.5, 20), seed=1)
     exog = sm.add_constant(X)
-    t_sm = median_time(lambda: sm.Logit(y, exog).fit(disp=0), args.repeats)
-    t_lr = median_time(lambda: RobustLogisticRegression().fit(X, y), args.repeats)
+    t_sm = median_time(lambda: sm.Logit(y, exog).fit(disp=0), repeats)
+    t_lr = median_time(lambda: RobustLogisticRegression().fit(X, y), repeats)
     rows["statsmodels Logit n=1e5 d=20 [s]"] = t_sm
     rows["lr fit n=1e5 d=20 [s]"] = t_lr
     rows["statsmodels / lr fit"] = t_sm / t_lr
-
     for loss in ("lr", "ch"):
         tracemalloc.start()
         RobustLogisticRegression(loss=loss).fit(X, y)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         rows[f"peak memory {loss} fit n=1e5 d=20 / size of X"] = peak / X.nbytes
+    return rows
 
-    width = max(map(len, rows))
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="timed fits per shape and loss (after a warm-up)")
+    parser.add_argument("--r-repeats", type=int, default=3, help="timed robustbase fits per shape")
+    parser.add_argument("--quick", action="store_true", help="n = 1000, d = 1, 2, one repeat, shapes only")
+    parser.add_argument("--no-r", action="store_true", help="do not time robustbase")
+    parser.add_argument("--sizes", type=int, nargs="+")
+    parser.add_argument("--dims", type=int, nargs="+")
+    parser.add_argument("--samples", nargs="+", choices=SAMPLES)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.r_repeats < 1:
+        parser.error("--repeats and --r-repeats must be >= 1")
+    sizes = args.sizes or ((1_000,) if args.quick else SIZES)
+    dims = args.dims or ((1, 2) if args.quick else DIMS)
+    if min(sizes) < 50 or min(dims) < 1:
+        parser.error("--sizes must be >= 50 and --dims >= 1")
+    repeats = 1 if args.quick else args.repeats
+    table, why = shape_table(args.samples or SAMPLES, sizes, dims, repeats, 1 if args.quick else args.r_repeats,
+                             not args.no_r)
+    summary = ratio_summary(table)
+    with pd.option_context("display.width", 200, "display.max_rows", None):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if why:
+        print(f"robustbase: {why}")
+    for key, s in summary.items():
+        print(f"ratio robustbase / {key}: worst {s['worst']:.1f}x, median {s['median']:.1f}x ({s['shapes']} shapes)")
+    rows = {} if args.quick else foundation_rows(args.repeats)
+    width = max(map(len, rows), default=0)
     for key, value in rows.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        print(f"{key:<{width}}  {shown}")
+        print(f"{key:<{width}}  {value:.4g}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        shapes = table.astype(object).where(table.notna(), None)  # null, not NaN: strict JSON
+        args.json.write_text(json.dumps({"shapes": shapes.to_dict(orient="records"), "ratios": summary,
+                                         "robustbase": why or "timed", **rows}, indent=2, default=float) + "\n")
     return 0
 
 

@@ -237,3 +237,42 @@ def test_no_n_by_n_memory_for_large_n():
     X, y = _logistic_sample(200_000, np.array([0.0, 1.0, -1.0]), seed=4)
     est = RobustLogisticRegression(loss="ch").fit(X, y)
     assert est.converged_
+
+
+@pytest.mark.parametrize("loss", ["lr", "ch"])
+def test_fit_runs_blas_on_one_thread_and_matches_the_study_tasks(monkeypatch, loss):
+    """A threaded BLAS sums the d > 4 Gram products in a thread-dependent order; the study tasks fit under
+    threadpool_limits(1), and a direct fit gives their numbers whatever the caller's thread settings."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import lsis_robust._multistart as multistart
+    import lsis_robust.estimators as estimators
+    from lsis_robust._multistart import fit_batch
+
+    rng = np.random.default_rng(2)
+    n, d = 3000, 9  # 10 coefficients: the general Gram product, not the stored outer products
+    X = rng.standard_normal((n, d))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ np.linspace(1, -1, d)))).astype(int)
+    seen = []
+    inner = multistart.fit_batch
+
+    def spy(*args, **kwargs):
+        seen.append({info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"})
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(estimators, "fit_batch", spy)
+    fits = []
+    for threads in (2, 1, None):
+        with threadpool_limits(threads):
+            fits.append(RobustLogisticRegression(loss=loss).fit(X, y))
+    assert seen == [{1}] * 3
+    for fit in fits[1:]:
+        np.testing.assert_array_equal(fit.params_, fits[0].params_)
+        np.testing.assert_array_equal(fit.covariance_, fits[0].covariance_)
+    # the study tasks' way: fit_batch on the scaled design under one thread (no aliasing, every row weighted)
+    Z = np.column_stack([np.ones(n), X])
+    scales = estimators._column_scales(Z, np.ones(n), 1, None)
+    with threadpool_limits(1):
+        task = fit_batch(get_loss(loss), np.divide(Z, scales, order="F"), (2.0 * y - 1)[None], np.ones((1, n)))
+    np.testing.assert_array_equal(fits[0].params_, task.beta[0] / scales)
+    assert fits[0].objective_ == task.objective[0]

@@ -8,6 +8,7 @@ import pytest
 from lsis_robust import RobustLogisticRegression
 from lsis_robust import _identifiability as ident
 from lsis_robust._identifiability import aliased_columns, find_separation
+from lsis_robust.losses import get_loss
 
 
 def _peak_bytes(fn):
@@ -131,3 +132,58 @@ def test_dropping_an_aliased_column_changes_no_bit(loss):
     np.testing.assert_array_equal(dup.intercept_, plain.intercept_)
     np.testing.assert_array_equal(dup.covariance_[:4, :4], plain.covariance_)
     assert dup.objective_ == plain.objective_
+
+
+def _contaminated(n, seed):
+    """A logistic sample with 10% bad leverage points: BY's estimate has margins with phi' = 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X.sum(axis=1)))).astype(int)
+    out = rng.choice(n, n // 10, replace=False)
+    X[out] = 8.0
+    y[out] = 0
+    return X, y
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_by_fits_are_certified_without_the_linear_program(monkeypatch, seed):
+    """BY's own multipliers vanish for |m| < 0.46; LR's at the ML fit prove non-separation instead."""
+    X, y = _contaminated(2000, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reference = RobustLogisticRegression(loss="by").fit(X, y)
+    assert reference.separation_ is None and reference.converged_
+    Z = np.column_stack([np.ones(len(y)), X])
+    margins = (2 * y - 1) * (Z @ reference.params_)
+    assert np.any(get_loss("by").dphi(margins) == 0)  # the estimate's own certificate cannot hold
+
+    def no_lp(*args, **kwargs):
+        raise AssertionError("the linear program ran on data that a certificate covers")
+
+    monkeypatch.setattr(ident, "linprog", no_lp)
+    est = RobustLogisticRegression(loss="by").fit(X, y)
+    np.testing.assert_array_equal(est.params_, reference.params_)
+    assert est.separation_ is None
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_ml_multipliers_certify_either_sign_and_never_separated_data(side):
+    rng = np.random.default_rng(4)
+    n = 500
+    Z = np.column_stack([np.ones(n), rng.standard_normal((n, 2))])
+    y_pm = np.where(rng.random(n) < 1 / (1 + np.exp(-Z @ [0.2, 1.0, -1.0])), 1.0, -1.0)
+    w = np.ones(n)
+    beta_ml = RobustLogisticRegression(fit_intercept=False).fit(Z, y_pm).params_
+    zero = np.zeros(3)  # LR's multipliers at beta = 0 are all 1/2 and fail: only beta_ml's can prove
+    assert not ident.no_separation_certified(Z, y_pm, w, side, zero)
+    assert ident.no_separation_certified(Z, y_pm, w, side, zero, beta_ml=beta_ml)
+    assert find_separation(Z, y_pm, w, side) is None  # what the linear program says
+    # quasi-separated by the first covariate: no multipliers exist, whatever beta_ml is
+    y_sep = np.where(Z[:, 1] > 0, 1.0, y_pm)
+    y_sep[Z[:, 1] <= 0] = -1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        beta_sep = RobustLogisticRegression(fit_intercept=False).fit(Z, y_sep).params_
+    assert not ident.no_separation_certified(Z, y_sep, w, side, beta_sep, beta_ml=beta_sep)
+    assert not ident.no_separation_certified(Z, y_sep, w, side, zero, beta_ml=beta_ml)
+    assert find_separation(Z, y_sep, w, 1) is not None
