@@ -49,26 +49,21 @@ class ContaminatedFunctional:
         return float(np.linalg.norm(self.beta_eps - self.beta))
 
 
-class _Problem:
-    def __init__(self, loss, beta, eps, x_c, y_c, design):
-        self.loss, self.beta, self.eps, self.x_c, self.y_c, self.design = loss, beta, eps, x_c, y_c, design
+class _NominalMoments:
+    """The nominal integrals E_F[...] of one loss, kept by parameter for every contamination point.
+
+    R, its gradient and Hessian are (1 - eps) times a nominal integral plus the contamination point's
+    term, and only the point's term depends on x_c and y_c.  Along a sweep each point starts from its
+    neighbour's solution and from beta, where the nominal integrals were already computed (to the same
+    bits: the same function of the same parameter), so they are looked up instead of recomputed.
+    """
+
+    def __init__(self, loss, beta, design):
+        self.loss, self.beta, self.design = loss, beta, design
         self.d = _Derivatives(loss)
         k = kink_margins(loss)
         self.margins = np.unique(np.r_[k, -k, 0.0])
-        self.level = None
-
-    def _integrand(self, order):
-        loss, d = self.loss, self.d
-
-        def f(s, t):
-            p, q = expit(t), expit(-t)
-            if order == 0:
-                return p * loss.phi(s) + q * loss.phi(-s)
-            if order == 1:
-                return p * d.d1(s) - q * d.d1(-s)
-            return p * d.d2(s) + q * d.d2(-s)
-
-        return f
+        self._memo = {}
 
     def _all(self, s, t):
         p, q = expit(t), expit(-t)
@@ -76,27 +71,60 @@ class _Problem:
         f0, f1, f2 = self.d.all(np.concatenate([s, -s]))
         return np.array([p * f0[:n] + q * f0[n:], p * f1[:n] - q * f1[n:], p * f2[:n] + q * f2[n:]])
 
+    def _phi(self, s, t):
+        return expit(t) * self.loss.phi(s) + expit(-t) * self.loss.phi(-s)
+
+    def _lookup(self, key, b, compute):
+        key = (key, b.tobytes())
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def expect(self, b):
+        """(fine, coarse, level) of the phi, phi', phi'' integrals at b, with error control."""
+        return self._lookup("expect", b, lambda: expect(self.design, b, self.beta, self._all, self.margins))
+
+    def at(self, b, level):
+        """The phi, phi', phi'' integrals at one quadrature level."""
+        return self._lookup(("at", level), b,
+                            lambda: moments_at(self.design, b, self.beta, self._all, self.margins, level))
+
+    def phi_at(self, b, level):
+        """The phi integral alone at one quadrature level (for the line search)."""
+        return self._lookup(("phi", level), b,
+                            lambda: moments_at(self.design, b, self.beta, self._phi, self.margins, level))
+
+
+class _Problem:
+    def __init__(self, loss, beta, eps, x_c, y_c, design, nominal=None):
+        self.loss, self.beta, self.eps, self.x_c, self.y_c, self.design = loss, beta, eps, x_c, y_c, design
+        self.nominal = _NominalMoments(loss, beta, design) if nominal is None else nominal
+        self.d = self.nominal.d
+        self.margins = self.nominal.margins
+        self.level = None
+
     def _combine(self, mom, b):
         e, xc = self.eps, self.x_c
         m = self.y_c * (xc @ b)
-        R = (1 - e) * mom.m0[0] + e * float(self.loss.phi(m))
-        g = (1 - e) * mom.m1[1] + e * self.y_c * float(self.d.d1(m)) * xc
-        H = (1 - e) * mom.m2[2] + e * float(self.d.d2(m)) * np.outer(xc, xc)
+        f0, f1, f2 = (float(v[0]) for v in self.d.all(np.array([m])))  # the point's phi, phi', phi'' in one call
+        R = (1 - e) * mom.m0[0] + e * f0
+        g = (1 - e) * mom.m1[1] + e * self.y_c * f1 * xc
+        H = (1 - e) * mom.m2[2] + e * f2 * np.outer(xc, xc)
         return R, g, H
 
     def evaluate(self, b):
         """(R, grad, Hess) at b with error control, their coarse-level copies, and the level."""
-        fine, coarse, lev = expect(self.design, b, self.beta, self._all, self.margins)
+        fine, coarse, lev = self.nominal.expect(b)
         return self._combine(fine, b), self._combine(coarse, b), lev
 
     # Inner iterations use the coarser of the two levels that passed the
     # error check at the start; the final evaluation is at the finer one, and
     # the minimiser's error estimate H^-1 (g_coarse - g_fine) covers the gap.
     def evaluate_at(self, b, level):
-        return self._combine(moments_at(self.design, b, self.beta, self._all, self.margins, level), b)
+        return self._combine(self.nominal.at(b, level), b)
 
     def objective(self, b, level):
-        mom = moments_at(self.design, b, self.beta, self._integrand(0), self.margins, level)
+        mom = self.nominal.phi_at(b, level)
         return (1 - self.eps) * mom.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
 
     def newton(self, b):
@@ -206,8 +234,8 @@ def contaminated_functional(loss, beta, eps, x_c, y_c, design=None, starts=None)
     return _functional(loss, beta, eps, x_c, y_c, design, start_list)
 
 
-def _functional(loss, beta, eps, x_c, y_c, design, start_list):
-    problem = _Problem(loss, beta, eps, x_c, y_c, design)
+def _functional(loss, beta, eps, x_c, y_c, design, start_list, nominal=None):
+    problem = _Problem(loss, beta, eps, x_c, y_c, design, nominal)
     b, R, g, H, coarse, n_iter = _solve(problem, start_list)
     # Error of the minimiser from the quadrature: the coarse level's gradient at b moves it by H^-1 dg.
     db = np.linalg.solve(H, coarse[1] - g) if np.all(np.isfinite(H)) else np.full_like(b, np.inf)
@@ -228,10 +256,11 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
     """
     n = len(points)
     results = [None] * n
+    nominal = _NominalMoments(loss, beta, design)
 
     def solve_at(i, starts):
         try:
-            return _functional(loss, beta, eps, points[i], y_c, design, starts)
+            return _functional(loss, beta, eps, points[i], y_c, design, starts, nominal)
         except (ValueError, IntegrationError):
             return None
 
