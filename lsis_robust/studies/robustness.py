@@ -11,7 +11,11 @@ to the others (one :class:`~lsis_robust._linear_loss.LinearMarginLoss`).
 The test misclassification rate is exact in the same way:
 ((m - k_m) * nominal test error + k_m * [point misclassified]) / m.
 
-A grid task is one (beta, method, trial) with all points batched.
+A grid task is one (beta, method, trial) with all points batched.  Under
+the estimator protocol the tasks of one (beta, trial) run in groups of
+:data:`METHODS_PER_RUN`, which share the starts that do not depend on the
+loss (the ML and trimmed ML fits: a quarter to a third of a bounded loss's
+fit); every task's numbers are the same as when it runs alone.
 """
 from __future__ import annotations
 
@@ -42,8 +46,17 @@ def _problems(xc2, y_cs):
     return [(j, yc) for yc in y_cs for j in range(len(xc2))]
 
 
-def robustness_task(params, ss):
-    """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR."""
+# Methods of one (beta, trial) fitted in one process under the estimator protocol: enough to share the ML
+# starts, few enough that the default grid (3 betas x 8 methods) still gives 6 runs to spread over the workers.
+METHODS_PER_RUN = 4
+
+
+def robustness_task(params, ss, shared=None):
+    """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR.
+
+    ``shared``: a dict passed to the tasks of one (beta, trial) under the
+    estimator protocol, to compute their loss-independent starts once.
+    """
     from ..losses import parse_loss_spec
 
     beta = np.asarray(params["beta"], dtype=np.float64)
@@ -69,7 +82,7 @@ def robustness_task(params, ss):
         W = np.tile(np.concatenate([np.ones(n0), np.zeros(xc2.size)]), (P, 1))
         Y[np.arange(P), n0 + pidx] = yc
         W[np.arange(P), n0 + pidx] = k
-        fit = fit_batch(loss, X, Y, W)
+        fit = fit_batch(loss, X, Y, W, shared=shared)
         est, ok = fit.beta, fit.converged
     else:
         from ._adam import adam_fit
@@ -112,6 +125,34 @@ def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=
                              protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device,
                              loss_source=loss_source_digest(loss)))
             for b in betas for spec, loss in losses.items() for t in range(n_trials)]
+
+
+def _runs(tasks):
+    """The grid's tasks grouped into runs of one (beta, trial) that share their starts: [(run, its tasks)]."""
+    groups = {}
+    for task in tasks:
+        groups.setdefault(json.dumps(list(task.seed_key)), []).append(task)
+    runs = []
+    for members in groups.values():
+        size = METHODS_PER_RUN if members[0].params["protocol"] == "estimator" else 1
+        for i in range(0, len(members), size):
+            part = members[i:i + size]
+            first = part[0].params
+            runs.append((Task(key=(first["beta"], [t.params["method"] for t in part], first["trial"]),
+                              seed_key=part[0].seed_key, params={"tasks": [t.params for t in part]}), part))
+    return runs
+
+
+def robustness_run(params, ss):
+    """The tasks of one run (see :func:`_runs`), each with the random numbers it gets when it runs alone."""
+    shared = {}
+    out = {}
+    for j, task_params in enumerate(params["tasks"]):
+        # A fresh copy of the run's SeedSequence, which is the one each task's own seed key gives it.
+        fresh = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
+        for name, value in robustness_task(task_params, fresh, shared).items():
+            out[f"{j}/{name}"] = value
+    return out
 
 
 def summarise_robustness(tasks, results) -> pd.DataFrame:
@@ -173,9 +214,16 @@ def run_robustness(*, betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc
                    n_jobs=1, backend="joblib", scheduler=None, cache_dir=None, progress=True, device=None):
     """Run the robustness grid; returns (summary DataFrame, wall time in seconds)."""
     tasks = robustness_grid(betas, methods, eps, xc2, y_cs, n, m, n_trials, protocol, n_starts, start_scale, device)
+    runs = _runs(tasks)
     t0 = time.perf_counter()
-    results = run_grid(robustness_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
-                       scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"robustness ({protocol})")
+    run_results = run_grid(robustness_run, [run for run, _ in runs], master_seed=seed, n_jobs=n_jobs,
+                           backend=backend, scheduler=scheduler, cache_dir=cache_dir, progress=progress,
+                           desc=f"robustness ({protocol})")
+    per_task = {}
+    for (_, members), res in zip(runs, run_results):
+        for j, task in enumerate(members):
+            per_task[id(task)] = {name[len(f"{j}/"):]: v for name, v in res.items() if name.startswith(f"{j}/")}
+    results = [per_task[id(task)] for task in tasks]
     return summarise_robustness(tasks, results), time.perf_counter() - t0
 
 
