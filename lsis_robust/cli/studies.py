@@ -83,11 +83,8 @@ def _prepare(args, study):
 
     from ..studies._grid import check_backend, default_n_jobs
 
-    if args.n_jobs is None:
-        try:
-            args.n_jobs = default_n_jobs()
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    if args.n_jobs is None:  # an invalid $LSIS_ROBUST_N_JOBS is a ValueError: one line, as for bad input
+        args.n_jobs = default_n_jobs()
     if args.device is not None:
         if args.protocol != "paper":
             raise UsageError("--device applies to --protocol paper only (the estimator protocol runs on the CPU)")

@@ -188,24 +188,26 @@ def summarise_robustness(tasks, results) -> pd.DataFrame:
 
 
 def population_curves(betas, methods, eps, xc2, y_cs=(1, -1), n_jobs=1, progress=True):
-    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available."""
+    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available.
+
+    The sweeps of every beta, method and label share the ``n_jobs`` processes.
+    """
     try:
-        from ..theory.contamination import contamination_grid
+        from ..theory.contamination import contamination_grids
     except ImportError:
         return None
     losses = resolve_methods(methods)
     points = np.column_stack([np.ones(len(xc2)), np.asarray(xc2, dtype=np.float64)])
+    grids = contamination_grids(list(losses.values()), [np.asarray(b) for b in betas], eps, points,
+                                y_cs=tuple(y_cs), n_jobs=n_jobs, progress=progress)
     frames = []
-    for b in betas:
-        df = contamination_grid(list(losses.values()), np.asarray(b), eps, points, y_cs=tuple(y_cs),
-                                n_jobs=n_jobs, progress=progress)
+    for b, df in zip(betas, grids):
         labels = {i: spec for i, spec in enumerate(losses)}
-        # contamination_grid orders rows by (loss, y_c, point), the order of its task list.
+        # contamination_grids orders rows by (loss, y_c, point), the order of its task list.
         per_loss = len(y_cs) * len(xc2)
         df["method"] = [labels[i // per_loss] for i in range(len(df))]
         df["beta1"], df["beta2"], df["eps"] = b[0], b[1], eps
-        frames.append(df.rename(columns={"x_c2": "x_c2"})[
-            ["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]])
+        frames.append(df[["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]])
     return pd.concat(frames, ignore_index=True)
 
 

@@ -21,7 +21,8 @@ from scipy.special import expit
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from .design import IntegrationError, expect, moments_at
 
-__all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid"]
+__all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
+           "contamination_grids"]
 
 _GTOL = 1e-11
 _MAX_ITER = 200
@@ -101,12 +102,19 @@ class _Problem:
         self.nominal = _NominalMoments(loss, beta, design) if nominal is None else nominal
         self.d = self.nominal.d
         self.margins = self.nominal.margins
-        self.level = None
+        self._last_point = None, None
+
+    def _point(self, b):
+        """phi, phi', phi'' at the contamination point's margin, in one call, kept for the last b."""
+        key = b.tobytes()
+        if self._last_point[0] != key:
+            m = self.y_c * (self.x_c @ b)
+            self._last_point = key, tuple(float(v[0]) for v in self.d.all(np.array([m])))
+        return self._last_point[1]
 
     def _combine(self, mom, b):
         e, xc = self.eps, self.x_c
-        m = self.y_c * (xc @ b)
-        f0, f1, f2 = (float(v[0]) for v in self.d.all(np.array([m])))  # the point's phi, phi', phi'' in one call
+        f0, f1, f2 = self._point(b)
         R = (1 - e) * mom.m0[0] + e * f0
         g = (1 - e) * mom.m1[1] + e * self.y_c * f1 * xc
         H = (1 - e) * mom.m2[2] + e * f2 * np.outer(xc, xc)
@@ -125,7 +133,7 @@ class _Problem:
 
     def objective(self, b, level):
         mom = self.nominal.phi_at(b, level)
-        return (1 - self.eps) * mom.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
+        return (1 - self.eps) * mom.m0[0] + self.eps * self._point(b)[0]
 
     def newton(self, b):
         """Minimise R from b; the quadrature level is fixed at the start and re-checked at the end."""
@@ -307,12 +315,17 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
     integration errors.  Runs the (loss, label) sweeps in ``n_jobs``
     processes.
     """
+    return contamination_grids(losses, [beta], eps, x_c_points, y_cs, design, n_jobs, progress)[0]
+
+
+def contamination_grids(losses, betas, eps, x_c_points, y_cs=(1, -1), design=None, n_jobs=1, progress=True):
+    """:func:`contamination_grid` for several true betas, one DataFrame each; all sweeps share the processes."""
     import pandas as pd
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     design = _check_design(design)
-    beta = design.check_beta(beta)
+    betas = [design.check_beta(beta) for beta in betas]
     eps = _check_eps(eps)  # before any work, not as a failure deep inside the sweep
     losses = [resolve_loss(loss) for loss in losses]
     pts = np.asarray(x_c_points, dtype=np.float64)
@@ -320,23 +333,23 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
         raise ValueError(f"x_c_points must be an (n, {design.dim}) array of full covariate vectors, got {pts.shape}")
     if pts.shape[0] == 0 or not np.all(np.isfinite(pts)):
         raise ValueError("x_c_points must hold at least one point, every coordinate finite")
-    # Non-convex losses also start from beta/2: gross outliers pull their minimisers towards 0.
-    extra = [0.5 * beta]
-    tasks = [(loss, float(y)) for loss in losses for y in y_cs]
-    for _, y in tasks:
+    tasks = [(i, loss, float(y)) for i in range(len(betas)) for loss in losses for y in y_cs]
+    for _, _, y in tasks:
         _check_labels(y, 1)
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    jobs = (delayed(_sweep)(loss, beta, eps, pts, y, design, [] if loss.convex else extra) for loss, y in tasks)
-    rows = []
-    for (loss, y), results in zip(tasks, tqdm(runner(jobs), total=len(tasks), disable=not progress,
-                                              desc="exact contaminated functionals")):
-        for i, r in enumerate(results):
+    # Non-convex losses also start from beta/2: gross outliers pull their minimisers towards 0.
+    jobs = (delayed(_sweep)(loss, betas[i], eps, pts, y, design, [] if loss.convex else [0.5 * betas[i]])
+            for i, loss, y in tasks)
+    rows = [[] for _ in betas]
+    for (i, loss, y), results in zip(tasks, tqdm(runner(jobs), total=len(tasks), disable=not progress,
+                                                 desc="exact contaminated functionals")):
+        for j, r in enumerate(results):
             if r is None:
-                raise ValueError(f"no contaminated functional for {loss!r} at x_c={pts[i].tolist()}, y_c={y:+g}")
-            row = {"method": method_label(loss), "y_c": y, "point": i}
-            row.update({f"x_c{j + 1}": v for j, v in enumerate(pts[i])})
-            row.update({f"b{j + 1}": v for j, v in enumerate(r.beta_eps)})
+                raise ValueError(f"no contaminated functional for {loss!r} at x_c={pts[j].tolist()}, y_c={y:+g}")
+            row = {"method": method_label(loss), "y_c": y, "point": j}
+            row.update({f"x_c{k + 1}": v for k, v in enumerate(pts[j])})
+            row.update({f"b{k + 1}": v for k, v in enumerate(r.beta_eps)})
             row.update(sob=r.sob, ttr=r.ttr, objective=r.objective,
                        err_beta=r.error["beta_eps"], err_ttr=r.error["ttr"], n_iter=r.n_iter)
-            rows.append(row)
-    return pd.DataFrame(rows)
+            rows[i].append(row)
+    return [pd.DataFrame(r) for r in rows]
