@@ -147,3 +147,17 @@ def test_help_states_the_default_job_count(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "LSIS_ROBUST_N_JOBS" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("spec", ["lr", "mlslr:alpha=0.4", "lsqlr", "by", "ch"])
+def test_line_search_risk_is_the_same_from_either_integrand(spec):
+    """The full step's R comes from the phi, phi', phi'' integrals, the halved steps' from phi's alone."""
+    from lsis_robust.theory.asymptotics import resolve_loss
+    from lsis_robust.theory.design import moments_at, nominal_design
+
+    nominal = contamination._NominalMoments(resolve_loss(spec), np.array([0.0, 4.0]), nominal_design())
+    for b in np.random.default_rng(3).normal(size=(10, 2)) * 3:
+        for level in (0, 1):
+            full = moments_at(nominal.design, b, nominal.beta, nominal._all, nominal.margins, level).m0[0]
+            phi = moments_at(nominal.design, b, nominal.beta, nominal._phi, nominal.margins, level).m0[0]
+            assert full == phi

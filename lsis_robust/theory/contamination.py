@@ -131,8 +131,10 @@ class _Problem:
     def evaluate_at(self, b, level):
         return self._combine(self.nominal.at(b, level), b)
 
-    def objective(self, b, level):
-        mom = self.nominal.phi_at(b, level)
+    def objective(self, b, level, full=False):
+        """R at b; ``full``: from the phi, phi', phi'' integrals (the same R to the bit), kept for the next
+        iteration: a full Newton step is usually accepted and its gradient and Hessian are needed next."""
+        mom = self.nominal.at(b, level) if full else self.nominal.phi_at(b, level)
         return (1 - self.eps) * mom.m0[0] + self.eps * self._point(b)[0]
 
     def newton(self, b):
@@ -155,7 +157,7 @@ class _Problem:
                     t = 1.0
                     for _ in range(40):
                         b_new = b + t * step
-                        if self.objective(b_new, level) <= R + 1e-4 * t * slope:
+                        if self.objective(b_new, level, full=t == 1.0) <= R + 1e-4 * t * slope:
                             break
                         t *= 0.5
                     else:
