@@ -26,7 +26,7 @@ from ._linear_loss import LinearMarginLoss
 from ._solver import newton_minimize
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "ray_limit", "continuation_path"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -169,6 +169,12 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
                     hessian=pick("hessian"))
+
+
+def fit_batch_losses(losses, X, y_pm, w, *, tol=1e-8, max_iter=100) -> list:
+    """``[fit_batch(loss, X, y_pm, w) for loss in losses]``, identical to it, with the loss-free starts made once."""
+    shared = {}
+    return [fit_batch(loss, X, y_pm, w, tol=tol, max_iter=max_iter, shared=shared) for loss in losses]
 
 
 def _trimmed_start(lr_problem, beta_ml, w, tol, max_iter):

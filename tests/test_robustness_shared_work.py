@@ -13,7 +13,7 @@ import pytest
 
 import lsis_robust._linear_loss as linear_loss
 from lsis_robust._linear_loss import LinearMarginLoss
-from lsis_robust._multistart import fit_batch
+from lsis_robust._multistart import fit_batch, fit_batch_losses
 from lsis_robust.cli import main
 from lsis_robust.losses import parse_loss_spec
 from lsis_robust.studies._grid import seed_sequence
@@ -60,17 +60,14 @@ def test_blocked_evaluation_equals_one_pass(monkeypatch, spec, n_problems):
         assert np.array_equal(g, w)
 
 
-def test_shared_starts_give_the_same_fits():
+def test_fits_of_several_losses_equal_each_fit_alone():
     X, Y, W = _contaminated_problems()
-    shared = {}
-    for spec in METHODS:
-        loss = parse_loss_spec(spec)
-        alone, together = fit_batch(loss, X, Y, W), fit_batch(loss, X, Y, W, shared=shared)
+    losses = [parse_loss_spec(spec) for spec in METHODS]
+    for loss, together in zip(losses, fit_batch_losses(losses, X, Y, W)):
+        alone = fit_batch(loss, X, Y, W)
         for field in ("beta", "objective", "converged", "n_iter", "grad_max", "hessian", "separated"):
-            assert np.array_equal(getattr(alone, field), getattr(together, field)), (spec, field)
+            assert np.array_equal(getattr(alone, field), getattr(together, field)), (loss, field)
         assert alone.start == together.start
-    # The non-LR losses filled the dict once: ML fit and trimmed start, each reused by the later losses.
-    assert set(shared) == {"ml", "trimmed-ml"}
 
 
 def test_runs_group_the_methods_of_one_sample_and_give_each_task_its_own_numbers():

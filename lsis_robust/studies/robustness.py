@@ -51,16 +51,22 @@ def _problems(xc2, y_cs):
 METHODS_PER_RUN = 4
 
 
-def robustness_task(params, ss, shared=None):
-    """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR.
+def robustness_task(params, ss):
+    """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR."""
+    return _fit_tasks([params], ss)[0]
 
-    ``shared``: a dict passed to the tasks of one (beta, trial) under the
-    estimator protocol, to compute their loss-independent starts once.
+
+def _fit_tasks(tasks, ss):
+    """:func:`robustness_task` for tasks of one (beta, trial) on the sample that ``ss`` draws, all at once.
+
+    Under the estimator protocol the methods share their loss-free starts (fit_batch_losses); each result
+    is the one its task gives alone.
     """
     from ..losses import parse_loss_spec
 
+    params = tasks[0]
     beta = np.asarray(params["beta"], dtype=np.float64)
-    loss = parse_loss_spec(params["method"])
+    losses = [parse_loss_spec(p["method"]) for p in tasks]
     eps, n, m = params["eps"], params["n"], params["m"]
     xc2 = np.asarray(params["xc2"], dtype=np.float64)
     points = np.column_stack([np.ones(xc2.size), xc2])
@@ -74,7 +80,7 @@ def robustness_task(params, ss, shared=None):
     pidx = np.array([j for j, _ in probs])
     yc = np.array([y for _, y in probs], dtype=np.float64)
     if params["protocol"] == "estimator":
-        from .._multistart import fit_batch
+        from .._multistart import fit_batch_losses
 
         n0 = nominal.n
         X = np.vstack([nominal.X, points])
@@ -82,25 +88,28 @@ def robustness_task(params, ss, shared=None):
         W = np.tile(np.concatenate([np.ones(n0), np.zeros(xc2.size)]), (P, 1))
         Y[np.arange(P), n0 + pidx] = yc
         W[np.arange(P), n0 + pidx] = k
-        fit = fit_batch(loss, X, Y, W, shared=shared)
-        est, ok = fit.beta, fit.converged
+        fitted = [(fit.beta, fit.converged) for fit in fit_batch_losses(losses, X, Y, W)]
     else:
         from ._adam import adam_fit
         from .efficiency import paper_starts
 
-        S = 1 if loss.name == "lr" else params["n_starts"]
-        starts = paper_starts(beta, (P,), S, params["start_scale"], np.random.default_rng(start_ss))
-        w_nom = np.full((1, nominal.n), 1.0 / n)
-        extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))
-        b, f = adam_fit(loss, nominal.X[None], nominal.y_pm[None], w_nom, starts.reshape(1, P * S, -1),
-                        extra=extra, device=params.get("device"))
-        b, f = b.reshape(P, S, -1), f.reshape(P, S)
-        est = b[np.arange(P), np.argmin(f, axis=1)]
-        ok = np.ones(P, dtype=bool)
-    wrong_nominal = (predict_pm(loss, est @ test.X.T) != test.y_pm).sum(axis=1)
-    wrong_point = predict_pm(loss, np.einsum("pd,pd->p", points[pidx], est)) != yc
-    ttr = (wrong_nominal + k_test * wrong_point) / m
-    return {"beta_hat": est, "sob": np.linalg.norm(est - beta, axis=1), "ttr": ttr, "ok": ok}
+        fitted = []
+        for loss, p in zip(losses, tasks):
+            S = 1 if loss.name == "lr" else p["n_starts"]
+            starts = paper_starts(beta, (P,), S, p["start_scale"], np.random.default_rng(start_ss))
+            w_nom = np.full((1, nominal.n), 1.0 / n)
+            extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))
+            b, f = adam_fit(loss, nominal.X[None], nominal.y_pm[None], w_nom, starts.reshape(1, P * S, -1),
+                            extra=extra, device=p.get("device"))
+            b, f = b.reshape(P, S, -1), f.reshape(P, S)
+            fitted.append((b[np.arange(P), np.argmin(f, axis=1)], np.ones(P, dtype=bool)))
+    results = []
+    for loss, (est, ok) in zip(losses, fitted):
+        wrong_nominal = (predict_pm(loss, est @ test.X.T) != test.y_pm).sum(axis=1)
+        wrong_point = predict_pm(loss, np.einsum("pd,pd->p", points[pidx], est)) != yc
+        ttr = (wrong_nominal + k_test * wrong_point) / m
+        results.append({"beta_hat": est, "sob": np.linalg.norm(est - beta, axis=1), "ttr": ttr, "ok": ok})
+    return results
 
 
 def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
@@ -144,15 +153,8 @@ def _runs(tasks):
 
 
 def robustness_run(params, ss):
-    """The tasks of one run (see :func:`_runs`), each with the random numbers it gets when it runs alone."""
-    shared = {}
-    out = {}
-    for j, task_params in enumerate(params["tasks"]):
-        # A fresh copy of the run's SeedSequence, which is the one each task's own seed key gives it.
-        fresh = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
-        for name, value in robustness_task(task_params, fresh, shared).items():
-            out[f"{j}/{name}"] = value
-    return out
+    """The tasks of one run (see :func:`_runs`) on their shared sample: each task's results under ``j/``."""
+    return {f"{j}/{name}": value for j, res in enumerate(_fit_tasks(params["tasks"], ss)) for name, value in res.items()}
 
 
 def summarise_robustness(tasks, results) -> pd.DataFrame:
