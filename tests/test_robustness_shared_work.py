@@ -24,6 +24,12 @@ from lsis_robust.theory import contamination
 METHODS = ["lr", "mlslr:alpha=0.6", "lsqlr", "by", "ch"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_sweeps(monkeypatch):
+    """No sweep kept from another test: each comparison below computes both of its sides."""
+    monkeypatch.setattr(contamination, "_SWEEPS", {})
+
+
 def _contaminated_problems(n0=300, points=(-8.0, -1.5, 0.0, 2.5, 9.0), k=15, seed=1):
     """The study's layout: nominal rows shared by all problems, each problem weighting its own point."""
     rng = np.random.default_rng(seed)
@@ -96,6 +102,7 @@ def test_kept_nominal_integrals_change_no_bit(monkeypatch):
         return compute()
 
     monkeypatch.setattr(contamination._NominalMoments, "_lookup", recompute)
+    monkeypatch.setattr(contamination, "_SWEEPS", {})
     fresh = contamination.contamination_grid(losses, beta, 0.05, pts, n_jobs=1, progress=False)
     pd.testing.assert_frame_equal(kept, fresh, check_exact=True)
 
@@ -105,8 +112,41 @@ def test_grids_for_several_betas_equal_one_grid_each():
     together = contamination.contamination_grids(["lr", "ch"], [[0.0, 4.0], [0.0, 1.0]], 0.05, pts, n_jobs=1,
                                                  progress=False)
     for beta, df in zip([[0.0, 4.0], [0.0, 1.0]], together):
+        contamination._SWEEPS.clear()
         pd.testing.assert_frame_equal(df, contamination.contamination_grid(["lr", "ch"], beta, 0.05, pts,
                                                                            progress=False), check_exact=True)
+
+
+def test_a_sweep_made_earlier_in_the_process_is_reused_only_for_the_same_inputs(monkeypatch):
+    pts = np.column_stack([np.ones(3), np.linspace(-5, 5, 3)])
+    first = contamination.contamination_grid(["lr", "mlslr:alpha=0.8"], [0.0, 4.0], 0.05, pts, progress=False)
+    made = []
+    sweep = contamination._sweep
+
+    def counting(*args):
+        made.append(args[0])
+        return sweep(*args)
+
+    monkeypatch.setattr(contamination, "_sweep", counting)
+    again = contamination.contamination_grid(["lr", "mlslr:alpha=0.8"], [0.0, 4.0], 0.05, pts, progress=False)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert made == []
+    # Another eps, beta, point set or alpha is another sweep.
+    contamination.contamination_grid(["mlslr:alpha=0.8"], [0.0, 4.0], 0.1, pts, progress=False)
+    contamination.contamination_grid(["mlslr:alpha=0.8"], [0.0, 2.0], 0.05, pts, progress=False)
+    contamination.contamination_grid(["mlslr:alpha=0.8"], [0.0, 4.0], 0.05, pts[:2], progress=False)
+    contamination.contamination_grid(["mlslr:alpha=0.6"], [0.0, 4.0], 0.05, pts, progress=False)
+    assert len(made) == 4 * 2  # two labels each
+
+
+def test_a_user_loss_is_never_taken_from_another_sweep():
+    from lsis_robust.losses import MLSLR
+
+    class Renamed(MLSLR):  # same parameters, but the type alone does not say what its phi is
+        pass
+
+    assert contamination._sweep_key(Renamed(alpha=0.8), np.zeros(2), 0.05, np.ones((1, 2)), 1.0, None) is None
+    assert contamination._sweep_key(MLSLR(alpha=0.8), np.zeros(2), 0.05, np.ones((1, 2)), 1.0, None) is not None
 
 
 def test_grids_reject_bad_betas_before_work():
