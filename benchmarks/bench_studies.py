@@ -85,3 +85,30 @@ class CellAccuracy(Benchmark):
 
     def track_cell(self, tables, cell, method, metric):
         return float(tables[cell].loc[method, f"{metric}_mean"])
+
+
+class RobustnessCommand(Benchmark):
+    """``lsis-robust robustness`` as users run it (the CLI, its default jobs: $LSIS_ROBUST_N_JOBS or the cores;
+    fits, population curves, tables, figures), fresh: no cache, no stored population table.
+    Target of issue 13: the default under 60 s on 2 cores."""
+
+    timeout = 1200
+    number = 1
+    repeat = 1
+    params = [["quick", "default"]]
+    param_names = ["grid"]
+
+    def setup(self, grid):
+        import tempfile
+
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def teardown(self, grid):
+        self.tmp.cleanup()
+
+    def time_robustness_command(self, grid):
+        from lsis_robust.cli import main
+
+        argv = ["robustness", "--out", self.tmp.name, "--no-cache", "--no-progress"]
+        if main(argv + (["--quick"] if grid == "quick" else [])) != 0:
+            raise RuntimeError("lsis-robust robustness failed")

@@ -82,3 +82,26 @@ class ExactFig4Grid(Benchmark):
         x2 = np.linspace(-10, 10, 201)
         contamination_grid(fig4_methods(), [0.0, 4.0], 0.05, np.column_stack([np.ones_like(x2), x2]),
                            n_jobs=2, progress=False)
+
+
+class TheoryFiguresFig4Command(Benchmark):
+    """``lsis-robust theory-figures --only fig4`` as users run it (CLI defaults: 201 points, default jobs).
+    Target of issue 13: under 25 s on 2 cores."""
+
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup(self):
+        import tempfile
+
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def teardown(self):
+        self.tmp.cleanup()
+
+    def time_theory_figures_fig4(self):
+        from lsis_robust.cli import main
+
+        if main(["theory-figures", "--only", "fig4", "--out", self.tmp.name]) != 0:
+            raise RuntimeError("lsis-robust theory-figures --only fig4 failed")

@@ -13,12 +13,21 @@ weighting only its own point), or (B, n, d), one data set per problem
 d the Gram matrices of all problems come from one product with the stored
 outer products x x' (n x d^2 values), which is what makes thousands of
 problems on one sample cheap.  Nothing of size n x n is formed.
+
+Many problems on one design are evaluated in blocks of problems small enough
+that the loss's temporaries stay in the CPU's cache (a loss such as CH makes
+a dozen n-sized temporaries per problem); every number is computed exactly as
+in one pass over all problems, only in a different order of problems.
 """
 from __future__ import annotations
 
 import numpy as np
 
 SMALL_D_SQUARED = 16  # up to d = 4, Gram matrices come from stored outer products
+# Problems x rows evaluated together on a shared design (at least 4 problems, see _block_slices): 2^15
+# doubles (256 KiB) per temporary keep a loss's temporaries in cache. CH's derivatives on the robustness
+# study's 402 problems x 10201 rows took 1.5-2x less time in blocks of 4 problems than in one pass.
+BLOCK_ELEMENTS = 1 << 15
 
 
 class LinearMarginLoss:
@@ -74,7 +83,40 @@ class LinearMarginLoss:
         m *= self.y
         return m
 
+    def _block_slices(self, n_problems):
+        """Slices of problems to evaluate together, or None to evaluate all in one pass."""
+        if not self.shared or self.y.ndim != 2 or self.w.ndim != 2:
+            return None
+        # BLAS computes a matrix product in blocks of 4 rows, and numpy computes a one-row product as a
+        # matrix-vector product: blocks of a multiple of 4 problems, never a last block of one problem,
+        # give every problem the same arithmetic (and the same bits) as one product over all problems.
+        size = max(4, BLOCK_ELEMENTS // self.X.shape[0] // 4 * 4)
+        if n_problems <= size + 1:
+            return None
+        starts = list(range(0, n_problems, size))
+        if n_problems - starts[-1] == 1:
+            starts.pop()
+        return [slice(a, b) for a, b in zip(starts, starts[1:] + [n_problems])]
+
+    def _rows(self, rows):
+        """A view of the problems ``rows`` (a slice) on the same design, sharing the derived arrays."""
+        sub = object.__new__(type(self))
+        sub.loss, sub.shared, sub.X, sub._derived = self.loss, self.shared, self.X, self._derived
+        sub.y, sub.w = self.y[rows], self.w[rows]
+        sub._wy = self._weights_times_labels()[rows]
+        return sub
+
+    def _by_blocks(self, method, beta, *outs):
+        """Run ``method`` (a function of a problem and its betas) block by block into ``outs``."""
+        for rows in self._block_slices(beta.shape[0]):
+            for out, part in zip(outs, method(self._rows(rows), beta[rows])):
+                out[rows] = part
+        return outs
+
     def objective(self, beta):
+        beta = np.asarray(beta, dtype=np.float64)
+        if self._block_slices(beta.shape[0]) is not None:
+            return self._by_blocks(lambda p, b: (LinearMarginLoss.objective(p, b),), beta, np.empty(beta.shape[0]))[0]
         return np.sum(self.w * self.loss.phi(self.margins(beta)), axis=-1)
 
     def _weighted_x_sum(self, coef):
@@ -107,19 +149,35 @@ class LinearMarginLoss:
         m = self.margins(beta)
         return self._weighted_x_sum(self.w * self.y * self.loss.dphi(m))
 
-    def _gradient_hessian_from(self, dphi, d2phi):
-        # A user's loss may hand back arrays it keeps (or read-only ones): weight copies, not them.
+    def _weights_times_labels(self):
         wy = getattr(self, "_wy", None)  # w y, formed on first use (take and with_loss make new problems)
         if wy is None:
             wy = self._wy = self.w * self.y
-        return self._weighted_x_sum(np.multiply(dphi, wy)), self._weighted_gram(np.multiply(d2phi, self.w))
+        return wy
+
+    def _gradient_hessian_from(self, dphi, d2phi):
+        # A user's loss may hand back arrays it keeps (or read-only ones): weight copies, not them.
+        return (self._weighted_x_sum(np.multiply(dphi, self._weights_times_labels())),
+                self._weighted_gram(np.multiply(d2phi, self.w)))
+
+    def _empty_gradient_hessian(self, n_problems):
+        d = self.n_features
+        return np.empty((n_problems, d)), np.empty((n_problems, d, d))
 
     def objective_gradient_hessian(self, beta):
+        beta = np.asarray(beta, dtype=np.float64)
+        if self._block_slices(beta.shape[0]) is not None:
+            return self._by_blocks(LinearMarginLoss.objective_gradient_hessian, beta, np.empty(beta.shape[0]),
+                                   *self._empty_gradient_hessian(beta.shape[0]))
         phi, dphi, d2phi = self.loss.derivatives(self.margins(beta))
         f = np.einsum("...n,...n->...", self.w, phi)
         return (f, *self._gradient_hessian_from(dphi, d2phi))
 
     def gradient_hessian(self, beta):
+        beta = np.asarray(beta, dtype=np.float64)
+        if self._block_slices(beta.shape[0]) is not None:
+            return self._by_blocks(LinearMarginLoss.gradient_hessian, beta,
+                                   *self._empty_gradient_hessian(beta.shape[0]))
         return self._gradient_hessian_from(*self.loss.dphi_d2phi(self.margins(beta)))
 
     def sandwich(self, beta, n_eff, hessian=None):

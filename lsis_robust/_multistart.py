@@ -26,7 +26,7 @@ from ._linear_loss import LinearMarginLoss
 from ._solver import newton_minimize
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "ray_limit", "continuation_path"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -102,13 +102,17 @@ class BatchFit:
     beta_ml: np.ndarray = None  # (B, d) the ML fit, the first start (its LR multipliers certify non-separation)
 
 
-def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
+def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None, shared=None) -> BatchFit:
     """Minimise ``loss`` on B problems at once with the estimator's starts.
 
     X is (n, d) shared by all problems or (B, n, d); labels in {-1, +1} and
     raw non-negative weights (frequencies, counts, 0/1 masks) are (B, n).
     ``n_random`` random starts (ML fit plus three model-based standard errors
     times standard normal draws from ``rng``) are added for non-convex losses.
+    ``shared``: a dict passed to the fits of several losses on the same X,
+    y_pm and w (and tol, max_iter): the starts that do not depend on the loss
+    (the ML fit at start precision, the trimmed ML fit) are computed by the
+    first fit that needs them and reused, to the same bits, by the others.
     """
     y_pm = np.asarray(y_pm, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
@@ -120,7 +124,13 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
     lr_problem = LinearMarginLoss(LR(), X, y_pm, w)
     d = lr_problem.n_features
     lr_tol, lr_xtol = (tol, 1e-9) if isinstance(loss, LR) else (max(tol, START_TOL), START_TOL)
-    lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
+    shared = {} if shared is None else shared
+    if isinstance(loss, LR) or "ml" not in shared:
+        lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
+        if not isinstance(loss, LR):
+            shared["ml"] = lr_fit
+    else:
+        lr_fit = shared["ml"]
     beta_ml = lr_fit.beta
     # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
     # iterate that classifies every weighted row correctly reveals it directly.
@@ -131,7 +141,8 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
         extra_iter = np.zeros(B, dtype=int)
     else:
         problem = lr_problem.with_loss(loss)
-        starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
+        starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng,
+                                           shared)
         fits = []
         known = np.full((B, d), np.nan)
         step_rel = None if loss.convex else RELATIVE_STEP
@@ -161,12 +172,14 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
                     hessian=pick("hessian"), beta_ml=beta_ml)
 
 
-def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng):
-    B, d = beta_ml.shape
-    everywhere = np.ones(B, dtype=bool)
-    if loss.convex:
-        return [np.zeros((B, d))], ["zero"], [everywhere]
-    starts, names, available = [beta_ml], ["ml"], [everywhere]
+def fit_batch_losses(losses, X, y_pm, w, *, tol=1e-8, max_iter=100) -> list:
+    """``[fit_batch(loss, X, y_pm, w) for loss in losses]``, identical to it, with the loss-free starts made once."""
+    shared = {}
+    return [fit_batch(loss, X, y_pm, w, tol=tol, max_iter=max_iter, shared=shared) for loss in losses]
+
+
+def _trimmed_start(lr_problem, beta_ml, w, tol, max_iter):
+    """The trimmed ML fit from the ML fit, and where it exists."""
     keep, ok = _trimmed_weights(lr_problem, beta_ml, w)
     trimmed = beta_ml.copy()
     if ok.any():
@@ -174,6 +187,18 @@ def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng)
         sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
         trimmed[idx] = newton_minimize(lr_problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
                                        tol=max(tol, START_TOL), xtol=START_TOL, max_iter=max_iter).beta
+    return trimmed, ok
+
+
+def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng, shared):
+    B, d = beta_ml.shape
+    everywhere = np.ones(B, dtype=bool)
+    if loss.convex:
+        return [np.zeros((B, d))], ["zero"], [everywhere]
+    starts, names, available = [beta_ml], ["ml"], [everywhere]
+    if "trimmed-ml" not in shared:
+        shared["trimmed-ml"] = _trimmed_start(lr_problem, beta_ml, w, tol, max_iter)
+    trimmed, ok = shared["trimmed-ml"]
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)

@@ -22,7 +22,10 @@ def _common(p, quick_help):
                    help="comma-separated loss specs, e.g. 'lr,mlslr:alpha=0.4,lsqlr,by,ch' (any registered loss; "
                         "no empty or repeated item, each parameter once)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
-    p.add_argument("--n-jobs", type=int, default=1, help="parallel jobs for joblib (-1: all cores)")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="parallel jobs for joblib (-1: all cores; default: $LSIS_ROBUST_N_JOBS, else the cores this "
+                        "process may use, CPU affinity and container quotas included); results are the same for any "
+                        "number")
     p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="'joblib' (default) or 'dask'")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
     p.add_argument("--out", default=None, help="output folder (default results/studies/<study>-<protocol>)")
@@ -78,8 +81,10 @@ def _prepare(args, study):
     """Check the execution and output options before any work; returns (out, cache) folders."""
     from pathlib import Path
 
-    from ..studies._grid import check_backend
+    from ..studies._grid import check_backend, default_n_jobs
 
+    if args.n_jobs is None:  # an invalid $LSIS_ROBUST_N_JOBS is a ValueError: one line, as for bad input
+        args.n_jobs = default_n_jobs()
     if args.device is not None:
         if args.protocol != "paper":
             raise UsageError("--device applies to --protocol paper only (the estimator protocol runs on the CPU)")
@@ -160,7 +165,7 @@ def run_robustness_cmd(args):
     write_table(df, out, "robustness", f"Robustness study, {args.protocol} protocol: SoB and TTR under point-mass "
                 f"contamination eps={kw['eps']}, n={kw['n']}, m={kw['m']}, {kw['n_trials']} trial(s).")
     pop = stored_population_curves(out, kw["betas"], kw["methods"], kw["eps"], kw["xc2"],
-                                   compute=not args.no_population, n_jobs=max(args.n_jobs, 1),
+                                   compute=not args.no_population, n_jobs=args.n_jobs,
                                    progress=not args.no_progress)
     other = comparable_other_protocol(out, args.protocol, kw, args.seed)
     plot_robustness(df, pop, out, args.protocol, other_csv=other)

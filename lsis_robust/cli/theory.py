@@ -42,7 +42,9 @@ def register(subparsers) -> None:
     f.add_argument("--eps", type=float_in(0, 1, open_max=True), default=0.05,
                    help="contamination share for Fig. 4, in [0, 1) (default: 0.05)")
     f.add_argument("--points", type=int_at_least(2), default=201, help="x_c2 grid points on [-10, 10] (default: 201)")
-    f.add_argument("--n-jobs", type=int_at_least(1), default=2, help="processes for the Fig. 4 grid (default: 2)")
+    f.add_argument("--n-jobs", type=int_at_least(1), default=None,
+                   help="processes for the Fig. 4 grid (default: $LSIS_ROBUST_N_JOBS, else the cores this process "
+                        "may use); the numbers are the same for any count")
     f.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     f.set_defaults(func=_run_figures)
 
@@ -67,6 +69,10 @@ def _run_figures(args) -> int:
     if len(args.beta) != 2:
         raise UsageError(f"argument --beta: the influence and Fig. 4 panels use x = (1, x2), so beta needs 2 numbers, "
                          f"got {len(args.beta)}")
+    if args.n_jobs is None:  # an invalid $LSIS_ROBUST_N_JOBS is a ValueError: one line, as for bad input
+        from ..studies._grid import default_n_jobs
+
+        args.n_jobs = default_n_jobs()
     out = check_out_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
     x2 = np.round(np.linspace(-10, 10, args.points), 10)

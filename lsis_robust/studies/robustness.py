@@ -11,7 +11,11 @@ to the others (one :class:`~lsis_robust._linear_loss.LinearMarginLoss`).
 The test misclassification rate is exact in the same way:
 ((m - k_m) * nominal test error + k_m * [point misclassified]) / m.
 
-A grid task is one (beta, method, trial) with all points batched.
+A grid task is one (beta, method, trial) with all points batched.  Under
+the estimator protocol the tasks of one (beta, trial) run in groups of
+:data:`METHODS_PER_RUN`, which share the starts that do not depend on the
+loss (the ML and trimmed ML fits: a quarter to a third of a bounded loss's
+fit); every task's numbers are the same as when it runs alone.
 """
 from __future__ import annotations
 
@@ -42,12 +46,27 @@ def _problems(xc2, y_cs):
     return [(j, yc) for yc in y_cs for j in range(len(xc2))]
 
 
+# Methods of one (beta, trial) fitted in one process under the estimator protocol: enough to share the ML
+# starts, few enough that the default grid (3 betas x 8 methods) still gives 6 runs to spread over the workers.
+METHODS_PER_RUN = 4
+
+
 def robustness_task(params, ss):
     """One (beta, method, trial): fit all (x_c, y_c) problems at once; per-problem estimates, SoB and TTR."""
+    return _fit_tasks([params], ss)[0]
+
+
+def _fit_tasks(tasks, ss):
+    """:func:`robustness_task` for tasks of one (beta, trial) on the sample that ``ss`` draws, all at once.
+
+    Under the estimator protocol the methods share their loss-free starts (fit_batch_losses); each result
+    is the one its task gives alone.
+    """
     from ..losses import parse_loss_spec
 
+    params = tasks[0]
     beta = np.asarray(params["beta"], dtype=np.float64)
-    loss = parse_loss_spec(params["method"])
+    losses = [parse_loss_spec(p["method"]) for p in tasks]
     eps, n, m = params["eps"], params["n"], params["m"]
     xc2 = np.asarray(params["xc2"], dtype=np.float64)
     points = np.column_stack([np.ones(xc2.size), xc2])
@@ -61,7 +80,7 @@ def robustness_task(params, ss):
     pidx = np.array([j for j, _ in probs])
     yc = np.array([y for _, y in probs], dtype=np.float64)
     if params["protocol"] == "estimator":
-        from .._multistart import fit_batch
+        from .._multistart import fit_batch_losses
 
         n0 = nominal.n
         X = np.vstack([nominal.X, points])
@@ -69,25 +88,28 @@ def robustness_task(params, ss):
         W = np.tile(np.concatenate([np.ones(n0), np.zeros(xc2.size)]), (P, 1))
         Y[np.arange(P), n0 + pidx] = yc
         W[np.arange(P), n0 + pidx] = k
-        fit = fit_batch(loss, X, Y, W)
-        est, ok = fit.beta, fit.converged
+        fitted = [(fit.beta, fit.converged) for fit in fit_batch_losses(losses, X, Y, W)]
     else:
         from ._adam import adam_fit
         from .efficiency import paper_starts
 
-        S = 1 if loss.name == "lr" else params["n_starts"]
-        starts = paper_starts(beta, (P,), S, params["start_scale"], np.random.default_rng(start_ss))
-        w_nom = np.full((1, nominal.n), 1.0 / n)
-        extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))
-        b, f = adam_fit(loss, nominal.X[None], nominal.y_pm[None], w_nom, starts.reshape(1, P * S, -1),
-                        extra=extra, device=params.get("device"))
-        b, f = b.reshape(P, S, -1), f.reshape(P, S)
-        est = b[np.arange(P), np.argmin(f, axis=1)]
-        ok = np.ones(P, dtype=bool)
-    wrong_nominal = (predict_pm(loss, est @ test.X.T) != test.y_pm).sum(axis=1)
-    wrong_point = predict_pm(loss, np.einsum("pd,pd->p", points[pidx], est)) != yc
-    ttr = (wrong_nominal + k_test * wrong_point) / m
-    return {"beta_hat": est, "sob": np.linalg.norm(est - beta, axis=1), "ttr": ttr, "ok": ok}
+        fitted = []
+        for loss, p in zip(losses, tasks):
+            S = 1 if loss.name == "lr" else p["n_starts"]
+            starts = paper_starts(beta, (P,), S, p["start_scale"], np.random.default_rng(start_ss))
+            w_nom = np.full((1, nominal.n), 1.0 / n)
+            extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))
+            b, f = adam_fit(loss, nominal.X[None], nominal.y_pm[None], w_nom, starts.reshape(1, P * S, -1),
+                            extra=extra, device=p.get("device"))
+            b, f = b.reshape(P, S, -1), f.reshape(P, S)
+            fitted.append((b[np.arange(P), np.argmin(f, axis=1)], np.ones(P, dtype=bool)))
+    results = []
+    for loss, (est, ok) in zip(losses, fitted):
+        wrong_nominal = (predict_pm(loss, est @ test.X.T) != test.y_pm).sum(axis=1)
+        wrong_point = predict_pm(loss, np.einsum("pd,pd->p", points[pidx], est)) != yc
+        ttr = (wrong_nominal + k_test * wrong_point) / m
+        results.append({"beta_hat": est, "sob": np.linalg.norm(est - beta, axis=1), "ttr": ttr, "ok": ok})
+    return results
 
 
 def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
@@ -112,6 +134,27 @@ def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=
                              protocol=protocol, n_starts=n_starts, start_scale=float(start_scale), device=device,
                              loss_source=loss_source_digest(loss)))
             for b in betas for spec, loss in losses.items() for t in range(n_trials)]
+
+
+def _runs(tasks):
+    """The grid's tasks grouped into runs of one (beta, trial) that share their starts: [(run, its tasks)]."""
+    groups = {}
+    for task in tasks:
+        groups.setdefault(json.dumps(list(task.seed_key)), []).append(task)
+    runs = []
+    for members in groups.values():
+        size = METHODS_PER_RUN if members[0].params["protocol"] == "estimator" else 1
+        for i in range(0, len(members), size):
+            part = members[i:i + size]
+            first = part[0].params
+            runs.append((Task(key=(first["beta"], [t.params["method"] for t in part], first["trial"]),
+                              seed_key=part[0].seed_key, params={"tasks": [t.params for t in part]}), part))
+    return runs
+
+
+def robustness_run(params, ss):
+    """The tasks of one run (see :func:`_runs`) on their shared sample: each task's results under ``j/``."""
+    return {f"{j}/{name}": value for j, res in enumerate(_fit_tasks(params["tasks"], ss)) for name, value in res.items()}
 
 
 def summarise_robustness(tasks, results) -> pd.DataFrame:
@@ -147,24 +190,26 @@ def summarise_robustness(tasks, results) -> pd.DataFrame:
 
 
 def population_curves(betas, methods, eps, xc2, y_cs=(1, -1), n_jobs=1, progress=True):
-    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available."""
+    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available.
+
+    The sweeps of every beta, method and label share the ``n_jobs`` processes.
+    """
     try:
-        from ..theory.contamination import contamination_grid
+        from ..theory.contamination import contamination_grids
     except ImportError:
         return None
     losses = resolve_methods(methods)
     points = np.column_stack([np.ones(len(xc2)), np.asarray(xc2, dtype=np.float64)])
+    grids = contamination_grids(list(losses.values()), [np.asarray(b) for b in betas], eps, points,
+                                y_cs=tuple(y_cs), n_jobs=n_jobs, progress=progress)
     frames = []
-    for b in betas:
-        df = contamination_grid(list(losses.values()), np.asarray(b), eps, points, y_cs=tuple(y_cs),
-                                n_jobs=n_jobs, progress=progress)
+    for b, df in zip(betas, grids):
         labels = {i: spec for i, spec in enumerate(losses)}
-        # contamination_grid orders rows by (loss, y_c, point), the order of its task list.
+        # contamination_grids orders rows by (loss, y_c, point), the order of its task list.
         per_loss = len(y_cs) * len(xc2)
         df["method"] = [labels[i // per_loss] for i in range(len(df))]
         df["beta1"], df["beta2"], df["eps"] = b[0], b[1], eps
-        frames.append(df.rename(columns={"x_c2": "x_c2"})[
-            ["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]])
+        frames.append(df[["beta1", "beta2", "method", "eps", "y_c", "x_c2", "b1", "b2", "sob", "ttr"]])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -173,9 +218,16 @@ def run_robustness(*, betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc
                    n_jobs=1, backend="joblib", scheduler=None, cache_dir=None, progress=True, device=None):
     """Run the robustness grid; returns (summary DataFrame, wall time in seconds)."""
     tasks = robustness_grid(betas, methods, eps, xc2, y_cs, n, m, n_trials, protocol, n_starts, start_scale, device)
+    runs = _runs(tasks)
     t0 = time.perf_counter()
-    results = run_grid(robustness_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
-                       scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"robustness ({protocol})")
+    run_results = run_grid(robustness_run, [run for run, _ in runs], master_seed=seed, n_jobs=n_jobs,
+                           backend=backend, scheduler=scheduler, cache_dir=cache_dir, progress=progress,
+                           desc=f"robustness ({protocol})")
+    per_task = {}
+    for (_, members), res in zip(runs, run_results):
+        for j, task in enumerate(members):
+            per_task[id(task)] = {name[len(f"{j}/"):]: v for name, v in res.items() if name.startswith(f"{j}/")}
+    results = [per_task[id(task)] for task in tasks]
     return summarise_robustness(tasks, results), time.perf_counter() - t0
 
 

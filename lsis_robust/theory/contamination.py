@@ -19,9 +19,11 @@ import numpy as np
 from scipy.special import expit
 
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
+from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
 from .design import IntegrationError, expect, moments_at
 
-__all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid"]
+__all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
+           "contamination_grids"]
 
 _GTOL = 1e-11
 _MAX_ITER = 200
@@ -49,26 +51,21 @@ class ContaminatedFunctional:
         return float(np.linalg.norm(self.beta_eps - self.beta))
 
 
-class _Problem:
-    def __init__(self, loss, beta, eps, x_c, y_c, design):
-        self.loss, self.beta, self.eps, self.x_c, self.y_c, self.design = loss, beta, eps, x_c, y_c, design
+class _NominalMoments:
+    """The nominal integrals E_F[...] of one loss, kept by parameter for every contamination point.
+
+    R, its gradient and Hessian are (1 - eps) times a nominal integral plus the contamination point's
+    term, and only the point's term depends on x_c and y_c.  Along a sweep each point starts from its
+    neighbour's solution and from beta, where the nominal integrals were already computed (to the same
+    bits: the same function of the same parameter), so they are looked up instead of recomputed.
+    """
+
+    def __init__(self, loss, beta, design):
+        self.loss, self.beta, self.design = loss, beta, design
         self.d = _Derivatives(loss)
         k = kink_margins(loss)
         self.margins = np.unique(np.r_[k, -k, 0.0])
-        self.level = None
-
-    def _integrand(self, order):
-        loss, d = self.loss, self.d
-
-        def f(s, t):
-            p, q = expit(t), expit(-t)
-            if order == 0:
-                return p * loss.phi(s) + q * loss.phi(-s)
-            if order == 1:
-                return p * d.d1(s) - q * d.d1(-s)
-            return p * d.d2(s) + q * d.d2(-s)
-
-        return f
+        self._memo = {}
 
     def _all(self, s, t):
         p, q = expit(t), expit(-t)
@@ -76,28 +73,70 @@ class _Problem:
         f0, f1, f2 = self.d.all(np.concatenate([s, -s]))
         return np.array([p * f0[:n] + q * f0[n:], p * f1[:n] - q * f1[n:], p * f2[:n] + q * f2[n:]])
 
+    def _phi(self, s, t):
+        return expit(t) * self.loss.phi(s) + expit(-t) * self.loss.phi(-s)
+
+    def _lookup(self, key, b, compute):
+        key = (key, b.tobytes())
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def expect(self, b):
+        """(fine, coarse, level) of the phi, phi', phi'' integrals at b, with error control."""
+        return self._lookup("expect", b, lambda: expect(self.design, b, self.beta, self._all, self.margins))
+
+    def at(self, b, level):
+        """The phi, phi', phi'' integrals at one quadrature level."""
+        return self._lookup(("at", level), b,
+                            lambda: moments_at(self.design, b, self.beta, self._all, self.margins, level))
+
+    def phi_at(self, b, level):
+        """The phi integral alone at one quadrature level (for the line search)."""
+        return self._lookup(("phi", level), b,
+                            lambda: moments_at(self.design, b, self.beta, self._phi, self.margins, level))
+
+
+class _Problem:
+    def __init__(self, loss, beta, eps, x_c, y_c, design, nominal=None):
+        self.loss, self.beta, self.eps, self.x_c, self.y_c, self.design = loss, beta, eps, x_c, y_c, design
+        self.nominal = _NominalMoments(loss, beta, design) if nominal is None else nominal
+        self.d = self.nominal.d
+        self.margins = self.nominal.margins
+        self._last_point = None, None
+
+    def _point(self, b):
+        """phi, phi', phi'' at the contamination point's margin, in one call, kept for the last b."""
+        key = b.tobytes()
+        if self._last_point[0] != key:
+            m = self.y_c * (self.x_c @ b)
+            self._last_point = key, tuple(float(v[0]) for v in self.d.all(np.array([m])))
+        return self._last_point[1]
+
     def _combine(self, mom, b):
         e, xc = self.eps, self.x_c
-        m = self.y_c * (xc @ b)
-        R = (1 - e) * mom.m0[0] + e * float(self.loss.phi(m))
-        g = (1 - e) * mom.m1[1] + e * self.y_c * float(self.d.d1(m)) * xc
-        H = (1 - e) * mom.m2[2] + e * float(self.d.d2(m)) * np.outer(xc, xc)
+        f0, f1, f2 = self._point(b)
+        R = (1 - e) * mom.m0[0] + e * f0
+        g = (1 - e) * mom.m1[1] + e * self.y_c * f1 * xc
+        H = (1 - e) * mom.m2[2] + e * f2 * np.outer(xc, xc)
         return R, g, H
 
     def evaluate(self, b):
         """(R, grad, Hess) at b with error control, their coarse-level copies, and the level."""
-        fine, coarse, lev = expect(self.design, b, self.beta, self._all, self.margins)
+        fine, coarse, lev = self.nominal.expect(b)
         return self._combine(fine, b), self._combine(coarse, b), lev
 
     # Inner iterations use the coarser of the two levels that passed the
     # error check at the start; the final evaluation is at the finer one, and
     # the minimiser's error estimate H^-1 (g_coarse - g_fine) covers the gap.
     def evaluate_at(self, b, level):
-        return self._combine(moments_at(self.design, b, self.beta, self._all, self.margins, level), b)
+        return self._combine(self.nominal.at(b, level), b)
 
-    def objective(self, b, level):
-        mom = moments_at(self.design, b, self.beta, self._integrand(0), self.margins, level)
-        return (1 - self.eps) * mom.m0[0] + self.eps * float(self.loss.phi(self.y_c * (self.x_c @ b)))
+    def objective(self, b, level, full=False):
+        """R at b; ``full``: from the phi, phi', phi'' integrals (the same R to the bit), kept for the next
+        iteration: a full Newton step is usually accepted and its gradient and Hessian are needed next."""
+        mom = self.nominal.at(b, level) if full else self.nominal.phi_at(b, level)
+        return (1 - self.eps) * mom.m0[0] + self.eps * self._point(b)[0]
 
     def newton(self, b):
         """Minimise R from b; the quadrature level is fixed at the start and re-checked at the end."""
@@ -119,7 +158,7 @@ class _Problem:
                     t = 1.0
                     for _ in range(40):
                         b_new = b + t * step
-                        if self.objective(b_new, level) <= R + 1e-4 * t * slope:
+                        if self.objective(b_new, level, full=t == 1.0) <= R + 1e-4 * t * slope:
                             break
                         t *= 0.5
                     else:
@@ -206,8 +245,8 @@ def contaminated_functional(loss, beta, eps, x_c, y_c, design=None, starts=None)
     return _functional(loss, beta, eps, x_c, y_c, design, start_list)
 
 
-def _functional(loss, beta, eps, x_c, y_c, design, start_list):
-    problem = _Problem(loss, beta, eps, x_c, y_c, design)
+def _functional(loss, beta, eps, x_c, y_c, design, start_list, nominal=None):
+    problem = _Problem(loss, beta, eps, x_c, y_c, design, nominal)
     b, R, g, H, coarse, n_iter = _solve(problem, start_list)
     # Error of the minimiser from the quadrature: the coarse level's gradient at b moves it by H^-1 dg.
     db = np.linalg.solve(H, coarse[1] - g) if np.all(np.isfinite(H)) else np.full_like(b, np.inf)
@@ -228,10 +267,11 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
     """
     n = len(points)
     results = [None] * n
+    nominal = _NominalMoments(loss, beta, design)
 
     def solve_at(i, starts):
         try:
-            return _functional(loss, beta, eps, points[i], y_c, design, starts)
+            return _functional(loss, beta, eps, points[i], y_c, design, starts, nominal)
         except (ValueError, IntegrationError):
             return None
 
@@ -268,6 +308,20 @@ def _check_eps(eps) -> float:
     return eps
 
 
+# Sweeps of the built-in losses already made in this process, by their inputs: `lsis-robust reproduce` makes
+# the exact Fig. 4 (theory-figures) and then the robustness study's population curves, whose beta (0, 4)
+# sweeps are the same computation.  A sweep is deterministic, so a kept one is what a new one would give.
+_SWEEPS = {}
+_BUILT_IN = (LR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck)
+
+
+def _sweep_key(loss, beta, eps, points, y_c, design):
+    """The inputs of a sweep, or None for a loss that its type and parameters do not identify (a user's)."""
+    if type(loss) not in _BUILT_IN:
+        return None
+    return (repr(loss), beta.tobytes(), eps, points.shape, points.tobytes(), y_c, repr(design))
+
+
 def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None, n_jobs=1, progress=True):
     """T(F_eps), SoB and TTR for every loss, contamination point and label (the exact Fig. 4).
 
@@ -278,12 +332,17 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
     integration errors.  Runs the (loss, label) sweeps in ``n_jobs``
     processes.
     """
+    return contamination_grids(losses, [beta], eps, x_c_points, y_cs, design, n_jobs, progress)[0]
+
+
+def contamination_grids(losses, betas, eps, x_c_points, y_cs=(1, -1), design=None, n_jobs=1, progress=True):
+    """:func:`contamination_grid` for several true betas, one DataFrame each; all sweeps share the processes."""
     import pandas as pd
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     design = _check_design(design)
-    beta = design.check_beta(beta)
+    betas = [design.check_beta(beta) for beta in betas]
     eps = _check_eps(eps)  # before any work, not as a failure deep inside the sweep
     losses = [resolve_loss(loss) for loss in losses]
     pts = np.asarray(x_c_points, dtype=np.float64)
@@ -291,23 +350,31 @@ def contamination_grid(losses, beta, eps, x_c_points, y_cs=(1, -1), design=None,
         raise ValueError(f"x_c_points must be an (n, {design.dim}) array of full covariate vectors, got {pts.shape}")
     if pts.shape[0] == 0 or not np.all(np.isfinite(pts)):
         raise ValueError("x_c_points must hold at least one point, every coordinate finite")
-    # Non-convex losses also start from beta/2: gross outliers pull their minimisers towards 0.
-    extra = [0.5 * beta]
-    tasks = [(loss, float(y)) for loss in losses for y in y_cs]
-    for _, y in tasks:
+    tasks = [(i, loss, float(y)) for i in range(len(betas)) for loss in losses for y in y_cs]
+    for _, _, y in tasks:
         _check_labels(y, 1)
+    keys = [_sweep_key(loss, betas[i], eps, pts, y, design) for i, loss, y in tasks]
+    todo = [t for t, key in enumerate(keys) if key is None or key not in _SWEEPS]
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    jobs = (delayed(_sweep)(loss, beta, eps, pts, y, design, [] if loss.convex else extra) for loss, y in tasks)
-    rows = []
-    for (loss, y), results in zip(tasks, tqdm(runner(jobs), total=len(tasks), disable=not progress,
-                                              desc="exact contaminated functionals")):
-        for i, r in enumerate(results):
+    # Non-convex losses also start from beta/2: gross outliers pull their minimisers towards 0.
+    jobs = (delayed(_sweep)(loss, betas[i], eps, pts, y, design, [] if loss.convex else [0.5 * betas[i]])
+            for i, loss, y in (tasks[t] for t in todo))
+    swept = {}
+    for t, results in zip(todo, tqdm(runner(jobs), total=len(todo), disable=not progress,
+                                     desc="exact contaminated functionals")):
+        swept[t] = results
+        if keys[t] is not None:
+            _SWEEPS[keys[t]] = results
+    rows = [[] for _ in betas]
+    for t, (i, loss, y) in enumerate(tasks):
+        results = swept[t] if t in swept else _SWEEPS[keys[t]]
+        for j, r in enumerate(results):
             if r is None:
-                raise ValueError(f"no contaminated functional for {loss!r} at x_c={pts[i].tolist()}, y_c={y:+g}")
-            row = {"method": method_label(loss), "y_c": y, "point": i}
-            row.update({f"x_c{j + 1}": v for j, v in enumerate(pts[i])})
-            row.update({f"b{j + 1}": v for j, v in enumerate(r.beta_eps)})
+                raise ValueError(f"no contaminated functional for {loss!r} at x_c={pts[j].tolist()}, y_c={y:+g}")
+            row = {"method": method_label(loss), "y_c": y, "point": j}
+            row.update({f"x_c{k + 1}": v for k, v in enumerate(pts[j])})
+            row.update({f"b{k + 1}": v for k, v in enumerate(r.beta_eps)})
             row.update(sob=r.sob, ttr=r.ttr, objective=r.objective,
                        err_beta=r.error["beta_eps"], err_ttr=r.error["ttr"], n_iter=r.n_iter)
-            rows.append(row)
-    return pd.DataFrame(rows)
+            rows[i].append(row)
+    return [pd.DataFrame(r) for r in rows]

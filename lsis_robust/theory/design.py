@@ -151,12 +151,20 @@ def _rule_1d(level: int, base_panels: int, breaks) -> tuple[np.ndarray, np.ndarr
         edges = np.unique(np.concatenate([edges, breaks]))
     k = 2 ** level
     frac = np.arange(k) / k
-    edges = np.r_[(edges[:-1, None] + np.diff(edges)[:, None] * frac).ravel(), edges[-1]]
+    edges = np.append((edges[:-1, None] + np.diff(edges)[:, None] * frac).ravel(), edges[-1])
     x, w = _legendre(_ORDER)
     mid = 0.5 * (edges[1:] + edges[:-1])
     half = 0.5 * (edges[1:] - edges[:-1])
     nodes = (mid[:, None] + half[:, None] * x).ravel()
     weights = (half[:, None] * w).ravel() * np.exp(-0.5 * nodes * nodes) / math.sqrt(2 * math.pi)
+    return nodes, weights
+
+
+@functools.lru_cache(maxsize=None)
+def _uniform_rule(level: int, base_panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_rule_1d` without breaks: the same for every parameter, so made once (read-only)."""
+    nodes, weights = _rule_1d(level, base_panels, [])
+    nodes.flags.writeable = weights.flags.writeable = False
     return nodes, weights
 
 
@@ -170,7 +178,7 @@ def _graded(centre: float, width: float, base_width: float) -> np.ndarray:
     if width >= base_width:
         return np.array([centre])
     steps = width * 2.0 ** np.arange(0, math.ceil(math.log2(base_width / width)))
-    return np.r_[centre, centre - steps, centre + steps]
+    return np.concatenate(([centre], centre - steps, centre + steps))
 
 
 @dataclass
@@ -219,14 +227,14 @@ class _Frame:
         breaks1 = []
         if abs(self.ab[0]) > 0:
             breaks1 = (np.asarray(b_margins, dtype=np.float64) - self.cb) / self.ab[0]
-            breaks1 = np.r_[breaks1, _graded(-self.cb / self.ab[0], 1 / abs(self.ab[0]), base_width)]
+            breaks1 = np.concatenate((breaks1, _graded(-self.cb / self.ab[0], 1 / abs(self.ab[0]), base_width)))
         if self.r == 1:
             if abs(self.at[0]) > 0:
-                breaks1 = np.r_[breaks1, _graded(-self.ct / self.at[0], 1 / abs(self.at[0]), base_width)]
+                breaks1 = np.concatenate((breaks1, _graded(-self.ct / self.at[0], 1 / abs(self.at[0]), base_width)))
             w, wt = _rule_1d(level, n, breaks1)
             return w[:, None], wt
         w1, wt1 = _rule_1d(level, n, breaks1)
-        w2, wt2 = _rule_1d(level, n, [])
+        w2, wt2 = _uniform_rule(level, n)
         W = np.stack(np.meshgrid(w1, w2, indexing="ij"), axis=-1).reshape(-1, 2)
         return W, np.outer(wt1, wt2).ravel()
 
