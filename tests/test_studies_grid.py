@@ -36,10 +36,50 @@ def test_joblib_jobs_and_dask_give_identical_results():
 
 def test_methods_share_the_same_samples():
     tasks = efficiency_grid(betas=[(0, 2)], sizes=[40], methods=["lr", "mlslr:alpha=0.2"], n_trials=3, m=100)
-    assert tasks[0].seed_key == tasks[1].seed_key
-    res = run_grid(efficiency_task, tasks, progress=False)
+    assert len(tasks) == 1 and tasks[0].params["methods"] == ["lr", "mlslr:alpha=0.2"]
+    res = run_grid(efficiency_task, tasks, progress=False)[0]
+    assert res["beta_hat"].shape == (2, 3, 2) and res["sob"].shape == res["ok"].shape == (2, 3)
     # MLSLR with small alpha is close to LR on the same sample, far from it on a different one.
-    assert np.abs(res[0]["beta_hat"] - res[1]["beta_hat"]).max() < 0.5
+    assert np.abs(res["beta_hat"][0] - res["beta_hat"][1]).max() < 0.5
+
+
+def test_a_cell_of_several_methods_equals_each_method_alone():
+    """Sharing the samples and the loss-free starts across methods changes no bit of any method's result."""
+    kw = dict(betas=[(1, 2)], sizes=[30], n_trials=8, m=200)
+    methods = ["lr", "mlslr:alpha=0.6", "lsqlr", "ch"]
+    [task] = efficiency_grid(methods=methods, **kw)
+    together = efficiency_task(task.params, seed_sequence(3, task.seed_key))
+    for j, spec in enumerate(methods):
+        [alone] = efficiency_grid(methods=[spec], **kw)
+        assert alone.seed_key == task.seed_key
+        res = efficiency_task(alone.params, seed_sequence(3, alone.seed_key))
+        for name, value in res.items():
+            assert np.array_equal(value[0], together[name][j]), (spec, name)
+
+
+def test_fit_batch_losses_equals_fit_batch_per_loss():
+    from lsis_robust._multistart import fit_batch, fit_batch_losses
+    from lsis_robust.contamination import sample_nominal
+    from lsis_robust.losses import parse_loss_spec
+
+    rng = np.random.default_rng(7)
+    samples = [sample_nominal(25, [0.5, 3.0], rng) for _ in range(12)]  # small n and a steep beta: some separate
+    X = np.stack([s.X for s in samples])
+    y = np.stack([s.y_pm for s in samples])
+    w = rng.integers(0, 3, size=y.shape).astype(float)
+    w[:, 0] = 1.0
+    losses = [parse_loss_spec(s) for s in ("by", "lr", "mlslr:alpha=0.4", "lsqlr", "ch", "lr")]
+    shared = fit_batch_losses(losses, X, y, w)
+    assert any(f.lr_separated.any() for f in shared) and not all(f.lr_separated.all() for f in shared)
+    for loss, got in zip(losses, shared):
+        ref = fit_batch(loss, X, y, w)
+        for field in ("beta", "objective", "converged", "n_iter", "separated", "lr_separated", "hessian"):
+            assert np.array_equal(getattr(got, field), getattr(ref, field)), (loss, field)
+        assert got.start == ref.start
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_batch_losses(losses, X, y, -w)
+    with pytest.raises(ValueError, match="shape"):
+        fit_batch_losses(losses, X, y[:, :-1], w)
 
 
 _calls = []
