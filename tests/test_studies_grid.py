@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from lsis_robust.studies._grid import Task, run_grid, seed_sequence
@@ -176,3 +177,48 @@ def test_paper_findings_in_small_grids():
     r = rob.set_index("method")
     assert r.sob_mean["lr"] > 3 and r.sob_mean["mlslr:alpha=0.8"] < 0.5
     assert r.ttr_mean["lr"] > r.ttr_mean["mlslr:alpha=0.8"] + 0.1
+
+
+def test_realdata_tables_are_identical_for_any_job_count_and_backend():
+    """Breast cancer (d = 31) takes the BLAS path whose sums depend on threading: each task runs on one thread."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    from lsis_robust.studies.realdata import run_realdata
+
+    kw = dict(datasets=["vaso", "breast_cancer"], methods=["lr", "lsqlr"], progress=False)
+    one = run_realdata(**kw, n_jobs=1)
+    two = run_realdata(**kw, n_jobs=2)
+    # One worker thread: BLAS's thread limit is per process, so in-process workers must not run side by side.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dk = run_realdata(**kw, backend="dask", scheduler=cluster.scheduler_address)
+    for a, b, c in zip(one[:3], two[:3], dk[:3]):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        pd.testing.assert_frame_equal(a, c, check_exact=True)
+    coef, metrics, low, _ = one
+    assert list(coef.dataset.unique()) == ["vaso", "breast_cancer"] and list(metrics.method) == ["lr", "lsqlr"] * 2
+    assert coef["term"].map(type).eq(str).all() and metrics["full_converged"].dtype == bool
+    assert metrics["n"].tolist() == [39, 39, 569, 569]
+
+
+def test_realdata_task_round_trips_its_tables_through_the_cache(tmp_path):
+    from lsis_robust.studies.realdata import run_realdata
+
+    kw = dict(datasets=["leukemia"], methods=["lr", "mlslr:alpha=0.8"], progress=False)
+    fresh = run_realdata(**kw, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    cached = run_realdata(**kw, cache_dir=tmp_path)
+    for a, b in zip(fresh[:3], cached[:3]):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(datasets=["vaso", "vaso"]), "repeated"), (dict(datasets=[]), "no data sets"),
+    (dict(datasets=["iris"]), "iris"), (dict(methods=["lr", "nope"]), "nope"),
+    (dict(downweight_below=0), "downweight_below"), (dict(n_jobs=0), "n_jobs"),
+])
+def test_realdata_bad_input(kwargs, match):
+    from lsis_robust.studies.realdata import run_realdata
+
+    with pytest.raises(ValueError, match=match):
+        run_realdata(**{"datasets": ["leukemia"], "methods": ["lr"], "progress": False, **kwargs})
