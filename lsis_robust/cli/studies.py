@@ -23,14 +23,11 @@ def _execution(p):
 
 
 def _n_jobs(args):
-    """The --n-jobs given, else the one default rule (default_n_jobs); its ValueError becomes a usage error."""
+    """The --n-jobs given, else the one default rule (default_n_jobs; a bad $LSIS_ROBUST_N_JOBS is its error)."""
     from ..studies._grid import default_n_jobs
 
     if args.n_jobs is None:
-        try:
-            args.n_jobs = default_n_jobs()
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        args.n_jobs = default_n_jobs()
     return args.n_jobs
 
 
