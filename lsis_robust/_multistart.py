@@ -102,47 +102,90 @@ class BatchFit:
     beta_ml: np.ndarray = None  # (B, d) the ML fit, the first start (its LR multipliers certify non-separation)
 
 
-def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None, shared=None) -> BatchFit:
-    """Minimise ``loss`` on B problems at once with the estimator's starts.
-
-    X is (n, d) shared by all problems or (B, n, d); labels in {-1, +1} and
-    raw non-negative weights (frequencies, counts, 0/1 masks) are (B, n).
-    ``n_random`` random starts (ML fit plus three model-based standard errors
-    times standard normal draws from ``rng``) are added for non-convex losses.
-    ``shared``: a dict passed to the fits of several losses on the same X,
-    y_pm and w (and tol, max_iter): the starts that do not depend on the loss
-    (the ML fit at start precision, the trimmed ML fit) are computed by the
-    first fit that needs them and reused, to the same bits, by the others.
-    """
+def _check_problems(y_pm, w):
     y_pm = np.asarray(y_pm, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     if y_pm.ndim != 2 or w.shape != y_pm.shape:
         raise ValueError(f"labels and weights must both have shape (B, n); got {y_pm.shape} and {w.shape}")
     if np.any(w < 0) or not np.all(w.sum(axis=1) > 0):
         raise ValueError("weights must be non-negative with a positive sum in every problem")
-    B = y_pm.shape[0]
-    lr_problem = LinearMarginLoss(LR(), X, y_pm, w)
-    d = lr_problem.n_features
-    lr_tol, lr_xtol = (tol, 1e-9) if isinstance(loss, LR) else (max(tol, START_TOL), START_TOL)
-    shared = {} if shared is None else shared
-    if isinstance(loss, LR) or "ml" not in shared:
-        lr_fit = newton_minimize(lr_problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
-        if not isinstance(loss, LR):
-            shared["ml"] = lr_fit
-    else:
-        lr_fit = shared["ml"]
-    beta_ml = lr_fit.beta
-    # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
-    # iterate that classifies every weighted row correctly reveals it directly.
-    correct = ((lr_problem.margins(beta_ml) > 0) | (w == 0)).all(axis=1)
-    lr_sep = (ray_limit(lr_problem, beta_ml) < lr_fit.objective * (1 - 1e-9)) | correct
+    return y_pm, w
+
+
+class _MLStart:
+    """The ML fit from zero and what follows from it alone: the same for every loss fitted to the problems.
+
+    ``final``: the ML fit is LR's estimate (to ``tol``), not a start (to START_TOL). The trimmed ML start
+    is made on first use, by the first non-convex loss that needs it, and then reused.
+    """
+
+    def __init__(self, X, y_pm, w, tol, max_iter, final):
+        self.w, self.tol, self.max_iter = w, tol, max_iter
+        self.problem = LinearMarginLoss(LR(), X, y_pm, w)
+        B, d = y_pm.shape[0], self.problem.n_features
+        lr_tol, lr_xtol = (tol, 1e-9) if final else (max(tol, START_TOL), START_TOL)
+        self.fit = newton_minimize(self.problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
+        beta_ml = self.fit.beta
+        # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
+        # iterate that classifies every weighted row correctly reveals it directly.
+        correct = ((self.problem.margins(beta_ml) > 0) | (w == 0)).all(axis=1)
+        self.separated = (ray_limit(self.problem, beta_ml) < self.fit.objective * (1 - 1e-9)) | correct
+        self._trimmed = None
+
+    def trimmed(self):
+        """The trimmed ML start and where it exists (see the module docstring)."""
+        if self._trimmed is None:
+            beta_ml, w = self.fit.beta, self.w
+            keep, ok = _trimmed_weights(self.problem, beta_ml, w)
+            trimmed = beta_ml.copy()
+            if ok.any():
+                idx = np.flatnonzero(ok)
+                sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
+                trimmed[idx] = newton_minimize(self.problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
+                                               tol=max(self.tol, START_TOL), xtol=START_TOL,
+                                               max_iter=self.max_iter).beta
+            self._trimmed = trimmed, ok
+        return self._trimmed
+
+
+def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
+    """Minimise ``loss`` on B problems at once with the estimator's starts.
+
+    X is (n, d) shared by all problems or (B, n, d); labels in {-1, +1} and
+    raw non-negative weights (frequencies, counts, 0/1 masks) are (B, n).
+    ``n_random`` random starts (ML fit plus three model-based standard errors
+    times standard normal draws from ``rng``) are added for non-convex losses.
+    """
+    y_pm, w = _check_problems(y_pm, w)
+    return _fit_batch(loss, _MLStart(X, y_pm, w, tol, max_iter, isinstance(loss, LR)), tol, max_iter, n_random, rng)
+
+
+def fit_batch_losses(losses, X, y_pm, w, *, tol=1e-8, max_iter=100) -> list:
+    """``[fit_batch(loss, X, y_pm, w) for loss in losses]``, identical to it, with the loss-free work done once.
+
+    The ML start, the separation test and the trimmed start depend on the data alone, so the losses other
+    than LR share them (LR's own estimate is the ML fit to the final tolerance, made separately).
+    """
+    y_pm, w = _check_problems(y_pm, w)
+    shared = {}
+
+    def ml(final):
+        if final not in shared:
+            shared[final] = _MLStart(X, y_pm, w, tol, max_iter, final)
+        return shared[final]
+
+    return [_fit_batch(loss, ml(isinstance(loss, LR)), tol, max_iter, 0, None) for loss in losses]
+
+
+def _fit_batch(loss, ml, tol, max_iter, n_random, rng) -> BatchFit:
+    lr_problem, lr_fit, lr_sep = ml.problem, ml.fit, ml.separated
+    B, d = lr_fit.beta.shape
     if isinstance(loss, LR):
         problem, fits, names, available = lr_problem, [lr_fit], ["ml"], [np.ones(B, dtype=bool)]
         extra_iter = np.zeros(B, dtype=int)
     else:
         problem = lr_problem.with_loss(loss)
-        starts, names, available = _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng,
-                                           shared)
+        starts, names, available = _starts(loss, ml, n_random, rng)
         fits = []
         known = np.full((B, d), np.nan)
         step_rel = None if loss.convex else RELATIVE_STEP
@@ -169,36 +212,17 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None,
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
-                    hessian=pick("hessian"), beta_ml=beta_ml)
+                    hessian=pick("hessian"), beta_ml=lr_fit.beta)
 
 
-def fit_batch_losses(losses, X, y_pm, w, *, tol=1e-8, max_iter=100) -> list:
-    """``[fit_batch(loss, X, y_pm, w) for loss in losses]``, identical to it, with the loss-free starts made once."""
-    shared = {}
-    return [fit_batch(loss, X, y_pm, w, tol=tol, max_iter=max_iter, shared=shared) for loss in losses]
-
-
-def _trimmed_start(lr_problem, beta_ml, w, tol, max_iter):
-    """The trimmed ML fit from the ML fit, and where it exists."""
-    keep, ok = _trimmed_weights(lr_problem, beta_ml, w)
-    trimmed = beta_ml.copy()
-    if ok.any():
-        idx = np.flatnonzero(ok)
-        sub_w = np.where(ok[:, None], keep, w)  # problems without a trimmed start keep a valid weight vector
-        trimmed[idx] = newton_minimize(lr_problem.with_loss(LR(), sub_w).take(idx), beta_ml[idx],
-                                       tol=max(tol, START_TOL), xtol=START_TOL, max_iter=max_iter).beta
-    return trimmed, ok
-
-
-def _starts(loss, X, y_pm, w, beta_ml, lr_problem, tol, max_iter, n_random, rng, shared):
+def _starts(loss, ml, n_random, rng):
+    beta_ml, lr_problem, w, tol, max_iter = ml.fit.beta, ml.problem, ml.w, ml.tol, ml.max_iter
     B, d = beta_ml.shape
     everywhere = np.ones(B, dtype=bool)
     if loss.convex:
         return [np.zeros((B, d))], ["zero"], [everywhere]
     starts, names, available = [beta_ml], ["ml"], [everywhere]
-    if "trimmed-ml" not in shared:
-        shared["trimmed-ml"] = _trimmed_start(lr_problem, beta_ml, w, tol, max_iter)
-    trimmed, ok = shared["trimmed-ml"]
+    trimmed, ok = ml.trimmed()
     starts.append(trimmed)
     names.append("trimmed-ml")
     available.append(ok)

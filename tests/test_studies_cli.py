@@ -50,8 +50,36 @@ def test_realdata_quick(tmp_path):
     (["robustness", "--quick", "--eps", "1.5"], "[0, 1)"),
     (["efficiency", "--quick", "--sizes", "1"], "n=1"),
     (["robustness", "--quick", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
+    (["efficiency", "--quick", "--n-jobs", "0"], "n_jobs=0"),
+    (["realdata", "--quick", "--n-jobs", "-2"], "n_jobs=-2"),
+    (["realdata", "--quick", "--backend", "dask"], "scheduler address"),
+    (["realdata", "--quick", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
+    (["realdata", "--quick", "--datasets", "vaso,iris"], "iris"),
 ])
 def test_bad_input_fails_before_work(tmp_path, capsys, argv, msg):
     assert main(argv + ["--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert msg in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("command", [["efficiency", "--quick"], ["realdata", "--quick"]])
+def test_bad_default_worker_count_is_one_line_before_work(tmp_path, capsys, monkeypatch, command):
+    from lsis_robust.studies._grid import N_JOBS_ENV
+
+    monkeypatch.setenv(N_JOBS_ENV, "many")
+    assert main(command + ["--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert N_JOBS_ENV in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_default_worker_count_is_recorded(tmp_path, monkeypatch):
+    from lsis_robust.studies._grid import N_JOBS_ENV
+
+    monkeypatch.setenv(N_JOBS_ENV, "2")
+    assert main(["realdata", "--datasets", "leukemia", "--methods", "lr", "--no-progress",
+                 "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "realdata.provenance.json").read_text())["n_jobs"] == 2
+    assert main(["efficiency", "--quick", "--sizes", "30", "--methods", "lr", "--trials", "2", "--m", "50",
+                 "--no-progress", "--out", str(tmp_path / "eff")]) == 0
+    assert json.loads((tmp_path / "eff" / "efficiency.provenance.json").read_text())["n_jobs"] == 2

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from lsis_robust.studies._grid import Task, run_grid, seed_sequence
@@ -36,10 +37,50 @@ def test_joblib_jobs_and_dask_give_identical_results():
 
 def test_methods_share_the_same_samples():
     tasks = efficiency_grid(betas=[(0, 2)], sizes=[40], methods=["lr", "mlslr:alpha=0.2"], n_trials=3, m=100)
-    assert tasks[0].seed_key == tasks[1].seed_key
-    res = run_grid(efficiency_task, tasks, progress=False)
+    assert len(tasks) == 1 and tasks[0].params["methods"] == ["lr", "mlslr:alpha=0.2"]
+    res = run_grid(efficiency_task, tasks, progress=False)[0]
+    assert res["beta_hat"].shape == (2, 3, 2) and res["sob"].shape == res["ok"].shape == (2, 3)
     # MLSLR with small alpha is close to LR on the same sample, far from it on a different one.
-    assert np.abs(res[0]["beta_hat"] - res[1]["beta_hat"]).max() < 0.5
+    assert np.abs(res["beta_hat"][0] - res["beta_hat"][1]).max() < 0.5
+
+
+def test_a_cell_of_several_methods_equals_each_method_alone():
+    """Sharing the samples and the loss-free starts across methods changes no bit of any method's result."""
+    kw = dict(betas=[(1, 2)], sizes=[30], n_trials=8, m=200)
+    methods = ["lr", "mlslr:alpha=0.6", "lsqlr", "ch"]
+    [task] = efficiency_grid(methods=methods, **kw)
+    together = efficiency_task(task.params, seed_sequence(3, task.seed_key))
+    for j, spec in enumerate(methods):
+        [alone] = efficiency_grid(methods=[spec], **kw)
+        assert alone.seed_key == task.seed_key
+        res = efficiency_task(alone.params, seed_sequence(3, alone.seed_key))
+        for name, value in res.items():
+            assert np.array_equal(value[0], together[name][j]), (spec, name)
+
+
+def test_fit_batch_losses_equals_fit_batch_per_loss():
+    from lsis_robust._multistart import fit_batch, fit_batch_losses
+    from lsis_robust.contamination import sample_nominal
+    from lsis_robust.losses import parse_loss_spec
+
+    rng = np.random.default_rng(7)
+    samples = [sample_nominal(25, [0.5, 3.0], rng) for _ in range(12)]  # small n and a steep beta: some separate
+    X = np.stack([s.X for s in samples])
+    y = np.stack([s.y_pm for s in samples])
+    w = rng.integers(0, 3, size=y.shape).astype(float)
+    w[:, 0] = 1.0
+    losses = [parse_loss_spec(s) for s in ("by", "lr", "mlslr:alpha=0.4", "lsqlr", "ch", "lr")]
+    shared = fit_batch_losses(losses, X, y, w)
+    assert any(f.lr_separated.any() for f in shared) and not all(f.lr_separated.all() for f in shared)
+    for loss, got in zip(losses, shared):
+        ref = fit_batch(loss, X, y, w)
+        for field in ("beta", "objective", "converged", "n_iter", "separated", "lr_separated", "hessian"):
+            assert np.array_equal(getattr(got, field), getattr(ref, field)), (loss, field)
+        assert got.start == ref.start
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_batch_losses(losses, X, y, -w)
+    with pytest.raises(ValueError, match="shape"):
+        fit_batch_losses(losses, X, y[:, :-1], w)
 
 
 _calls = []
@@ -136,3 +177,48 @@ def test_paper_findings_in_small_grids():
     r = rob.set_index("method")
     assert r.sob_mean["lr"] > 3 and r.sob_mean["mlslr:alpha=0.8"] < 0.5
     assert r.ttr_mean["lr"] > r.ttr_mean["mlslr:alpha=0.8"] + 0.1
+
+
+def test_realdata_tables_are_identical_for_any_job_count_and_backend():
+    """Breast cancer (d = 31) takes the BLAS path whose sums depend on threading: each task runs on one thread."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    from lsis_robust.studies.realdata import run_realdata
+
+    kw = dict(datasets=["vaso", "breast_cancer"], methods=["lr", "lsqlr"], progress=False)
+    one = run_realdata(**kw, n_jobs=1)
+    two = run_realdata(**kw, n_jobs=2)
+    # One worker thread: BLAS's thread limit is per process, so in-process workers must not run side by side.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dk = run_realdata(**kw, backend="dask", scheduler=cluster.scheduler_address)
+    for a, b, c in zip(one[:3], two[:3], dk[:3]):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        pd.testing.assert_frame_equal(a, c, check_exact=True)
+    coef, metrics, low, _ = one
+    assert list(coef.dataset.unique()) == ["vaso", "breast_cancer"] and list(metrics.method) == ["lr", "lsqlr"] * 2
+    assert coef["term"].map(type).eq(str).all() and metrics["full_converged"].dtype == bool
+    assert metrics["n"].tolist() == [39, 39, 569, 569]
+
+
+def test_realdata_task_round_trips_its_tables_through_the_cache(tmp_path):
+    from lsis_robust.studies.realdata import run_realdata
+
+    kw = dict(datasets=["leukemia"], methods=["lr", "mlslr:alpha=0.8"], progress=False)
+    fresh = run_realdata(**kw, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    cached = run_realdata(**kw, cache_dir=tmp_path)
+    for a, b in zip(fresh[:3], cached[:3]):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(datasets=["vaso", "vaso"]), "repeated"), (dict(datasets=[]), "no data sets"),
+    (dict(datasets=["iris"]), "iris"), (dict(methods=["lr", "nope"]), "nope"),
+    (dict(downweight_below=0), "downweight_below"), (dict(n_jobs=0), "n_jobs"),
+])
+def test_realdata_bad_input(kwargs, match):
+    from lsis_robust.studies.realdata import run_realdata
+
+    with pytest.raises(ValueError, match=match):
+        run_realdata(**{"datasets": ["leukemia"], "methods": ["lr"], "progress": False, **kwargs})

@@ -14,6 +14,23 @@ def _betas(text):
     return check_list([tuple(parse_vector(part)) for part in split_list(text, sep=";")])
 
 
+def _execution(p):
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="parallel jobs for joblib (-1: all cores; default: $LSIS_ROBUST_N_JOBS, else the usable "
+                        "cores); results are identical for any number")
+    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="'joblib' (default) or 'dask'")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
+
+
+def _n_jobs(args):
+    """The --n-jobs given, else the one default rule (default_n_jobs; a bad $LSIS_ROBUST_N_JOBS is its error)."""
+    from ..studies._grid import default_n_jobs
+
+    if args.n_jobs is None:
+        args.n_jobs = default_n_jobs()
+    return args.n_jobs
+
+
 def _common(p, quick_help):
     p.add_argument("--protocol", default="estimator", choices=("estimator", "paper"),
                    help="'estimator' (true minimisers with data-driven starts, default) or 'paper' (Adam, 150 "
@@ -22,12 +39,7 @@ def _common(p, quick_help):
                    help="comma-separated loss specs, e.g. 'lr,mlslr:alpha=0.4,lsqlr,by,ch' (any registered loss; "
                         "no empty or repeated item, each parameter once)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
-    p.add_argument("--n-jobs", type=int, default=None,
-                   help="parallel jobs for joblib (-1: all cores; default: $LSIS_ROBUST_N_JOBS, else the cores this "
-                        "process may use, CPU affinity and container quotas included); results are the same for any "
-                        "number")
-    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="'joblib' (default) or 'dask'")
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (with --backend dask)")
+    _execution(p)
     p.add_argument("--out", default=None, help="output folder (default results/studies/<study>-<protocol>)")
     p.add_argument("--cache", default=None,
                    help="folder for per-task results; an interrupted sweep resumes from it (default <out>/.cache)")
@@ -73,6 +85,7 @@ def register(subparsers):
     p.add_argument("--out", default=None, help="output folder (default results/studies/realdata)")
     p.add_argument("--quick", action="store_true",
                    help="vaso and leukemia with LR, MLSLR a=0.8 and CH (unless --datasets/--methods say otherwise)")
+    _execution(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_realdata_cmd)
 
@@ -81,15 +94,13 @@ def _prepare(args, study):
     """Check the execution and output options before any work; returns (out, cache) folders."""
     from pathlib import Path
 
-    from ..studies._grid import check_backend, default_n_jobs
+    from ..studies._grid import check_backend
 
-    if args.n_jobs is None:  # an invalid $LSIS_ROBUST_N_JOBS is a ValueError: one line, as for bad input
-        args.n_jobs = default_n_jobs()
     if args.device is not None:
         if args.protocol != "paper":
             raise UsageError("--device applies to --protocol paper only (the estimator protocol runs on the CPU)")
         check_device(args.device)
-    client = check_backend(args.backend, args.n_jobs, args.scheduler)
+    client = check_backend(args.backend, _n_jobs(args), args.scheduler)
     if client is not None:
         client.close()
     out = check_out_dir(args.out or f"results/studies/{study}-{args.protocol}{'-quick' if args.quick else ''}")
@@ -180,6 +191,7 @@ def run_robustness_cmd(args):
 
 def run_realdata_cmd(args):
     from ..studies.common import DEFAULT_METHODS, resolve_methods
+    from ..studies._grid import check_backend
     from ..studies.realdata import REALDATA_SETS, run_realdata
     from ..reporting import write_provenance, write_table
 
@@ -190,8 +202,13 @@ def run_realdata_cmd(args):
         raise UsageError(f"argument --datasets: {exc}") from None
     methods = args.methods or (["lr", "mlslr:alpha=0.8", "ch"] if args.quick else DEFAULT_METHODS)
     resolve_methods(methods)
+    n_jobs = _n_jobs(args)
+    client = check_backend(args.backend, n_jobs, args.scheduler)  # an unreachable scheduler fails before any work
+    if client is not None:
+        client.close()
     out = check_out_dir(args.out or f"results/studies/realdata{'-quick' if args.quick else ''}")
-    coef, metrics, low, wall = run_realdata(datasets, methods, progress=not args.no_progress)
+    coef, metrics, low, wall = run_realdata(datasets, methods, progress=not args.no_progress, n_jobs=n_jobs,
+                                            backend=args.backend, scheduler=args.scheduler)
     write_table(coef, out, "realdata_coefficients", "Coefficients with sandwich standard errors per data set and "
                 "method (RobustLogisticRegression).")
     write_table(metrics, out, "realdata_loo", "Held-out (leave-one-out for n <= 200, else 3 x 10-fold CV) misclassification rate, surrogate risk (each method's "
@@ -199,6 +216,6 @@ def run_realdata_cmd(args):
     write_table(low, out, "realdata_weights", "Observations downweighted (weight psi(v)/v < 0.5 by some method) at "
                 "the full-data fit; weight 1 = as in maximum likelihood.")
     write_provenance(out, "realdata", protocol="estimator", wall_time_s=round(wall, 3), datasets=datasets,
-                     methods=methods)
+                     methods=methods, backend=args.backend, n_jobs=n_jobs)
     print(json.dumps({"out": str(out), "wall_time_s": round(wall, 1)}))
     return 0

@@ -3,7 +3,9 @@
 For every beta and sample size n, ``n_trials`` samples are drawn from (20)
 with a test sample of size ``m`` each; every method is fitted to the same
 samples (the data are seeded by (beta, n), not by the method).  A grid task
-is one (beta, n, method) cell with all its trials batched into one fit.
+is one (beta, n) cell: its samples are drawn once and every method's trials
+are batched into one fit, the methods sharing the work that does not depend
+on the loss (the ML start, the separation test, the trimmed start).
 
 Samples that are (quasi-)separated have no finite LR estimate.  Each cell
 reports how many trials had separated samples and how many fits did not
@@ -49,33 +51,40 @@ def paper_starts(beta, shape, n_starts, scale, rng):
 
 
 def efficiency_task(params, ss):
-    """One (beta, n, method) cell: fit all trials; per-trial SoB, TTR and fit status."""
-    from ..losses import parse_loss_spec
+    """One (beta, n) cell: fit all trials with every method; per-method, per-trial SoB, TTR and fit status.
+
+    Each array has the methods (in ``params["methods"]`` order) along its first axis.
+    """
+    from .._multistart import fit_batch, fit_batch_losses
+    from ..losses import LR, parse_loss_spec
 
     beta = np.asarray(params["beta"], dtype=np.float64)
-    loss = parse_loss_spec(params["method"])
+    losses = [parse_loss_spec(spec) for spec in params["methods"]]
     data_ss, start_ss = ss.spawn(2)
     X, y, Xt, yt = _trial_data(beta, params["n"], params["m"], params["n_trials"], data_ss)
     T = X.shape[0]
-    from .._multistart import fit_batch
-
     if params["protocol"] == "estimator":
-        fit = fit_batch(loss, X, y, np.ones(y.shape))
-        est, ok, sep = fit.beta, fit.converged, fit.lr_separated
+        fits = fit_batch_losses(losses, X, y, np.ones(y.shape))
+        ests = [f.beta for f in fits]
+        oks = [f.converged for f in fits]
+        seps = [f.lr_separated for f in fits]
     else:
         from ._adam import adam_fit
-        from ..losses import LR
 
-        n_starts = 1 if loss.name == "lr" else params["n_starts"]
-        starts = paper_starts(beta, (T,), n_starts, params["start_scale"], np.random.default_rng(start_ss))
-        b, f = adam_fit(loss, X, y, np.full(y.shape, 1.0 / y.shape[1]), starts, device=params.get("device"))
-        est = b[np.arange(T), np.argmin(f, axis=1)]
-        ok = np.ones(T, dtype=bool)
         sep = fit_batch(LR(), X, y, np.ones(y.shape)).lr_separated
-    sob = np.linalg.norm(est - beta, axis=1)
-    pred = predict_pm(loss, np.einsum("tmd,td->tm", Xt, est))
-    ttr = np.mean(pred != yt, axis=1)
-    return {"sob": sob, "ttr": ttr, "ok": ok, "separated": sep, "beta_hat": est}
+        ests, oks, seps = [], [], [sep] * len(losses)
+        for loss in losses:
+            n_starts = 1 if loss.name == "lr" else params["n_starts"]
+            # Every method draws its starts from the same stream, as when each method was a task of its own.
+            starts = paper_starts(beta, (T,), n_starts, params["start_scale"], np.random.default_rng(start_ss))
+            b, f = adam_fit(loss, X, y, np.full(y.shape, 1.0 / y.shape[1]), starts, device=params.get("device"))
+            ests.append(b[np.arange(T), np.argmin(f, axis=1)])
+            oks.append(np.ones(T, dtype=bool))
+    est = np.stack(ests)
+    sob = np.linalg.norm(est - beta, axis=2)
+    ttr = np.stack([np.mean(predict_pm(loss, np.einsum("tmd,td->tm", Xt, e)) != yt, axis=1)
+                    for loss, e in zip(losses, ests)])
+    return {"sob": sob, "ttr": ttr, "ok": np.stack(oks), "separated": np.stack(seps), "beta_hat": est}
 
 
 def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
@@ -90,27 +99,29 @@ def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_MET
     check_int(n_trials, "n_trials", 1), check_int(m, "m", 1), check_int(n_starts, "n_starts", 1)
     if not np.isfinite(start_scale) or start_scale < 0:
         raise ValueError(f"start_scale={start_scale!r} must be a finite number >= 0")
-    return [Task(key=(list(b), n, spec), seed_key=(list(b), n),
-                 params=dict(beta=list(b), n=n, method=spec, n_trials=n_trials, m=m, protocol=protocol,
-                             n_starts=n_starts, start_scale=float(start_scale), device=device,
-                             loss_source=loss_source_digest(loss)))
-            for b in betas for n in sizes for spec, loss in losses.items()]
+    return [Task(key=(list(b), n), params=dict(beta=list(b), n=n, methods=list(losses), n_trials=n_trials, m=m,
+                                                protocol=protocol, n_starts=n_starts, start_scale=float(start_scale),
+                                                device=device,
+                                                loss_sources=[loss_source_digest(loss) for loss in losses.values()]))
+            for b in betas for n in sizes]
 
 
 def summarise_efficiency(tasks, results) -> pd.DataFrame:
     """Tidy table: one row per (beta, n, method) with mean/std of SoB and TTR and the trial counts."""
     rows = []
     for task, res in zip(tasks, results):
-        p, ok = task.params, res["ok"]
-        rows.append({
-            "beta1": p["beta"][0], "beta2": p["beta"][1], "n": p["n"], "method": p["method"],
-            "protocol": p["protocol"], "n_trials": ok.size, "n_separated": int(res["separated"].sum()),
-            "n_excluded": int((~ok).sum()), "n_used": int(ok.sum()),
-            "sob_mean": float(np.mean(res["sob"][ok])) if ok.any() else np.nan,
-            "sob_std": float(np.std(res["sob"][ok], ddof=1)) if ok.sum() > 1 else np.nan,
-            "ttr_mean": float(np.mean(res["ttr"][ok])) if ok.any() else np.nan,
-            "ttr_std": float(np.std(res["ttr"][ok], ddof=1)) if ok.sum() > 1 else np.nan,
-        })
+        p = task.params
+        for j, spec in enumerate(p["methods"]):
+            ok, sob, ttr = res["ok"][j], res["sob"][j], res["ttr"][j]
+            rows.append({
+                "beta1": p["beta"][0], "beta2": p["beta"][1], "n": p["n"], "method": spec,
+                "protocol": p["protocol"], "n_trials": ok.size, "n_separated": int(res["separated"][j].sum()),
+                "n_excluded": int((~ok).sum()), "n_used": int(ok.sum()),
+                "sob_mean": float(np.mean(sob[ok])) if ok.any() else np.nan,
+                "sob_std": float(np.std(sob[ok], ddof=1)) if ok.sum() > 1 else np.nan,
+                "ttr_mean": float(np.mean(ttr[ok])) if ok.any() else np.nan,
+                "ttr_std": float(np.std(ttr[ok], ddof=1)) if ok.sum() > 1 else np.nan,
+            })
     return pd.DataFrame(rows)
 
 

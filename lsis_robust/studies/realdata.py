@@ -10,18 +10,26 @@ The held-out fits of a method are one batched fit: the design is
 shared and each problem gives weight 0 to its held-out rows (one LinearMarginLoss), with the
 same starts as the estimator.  Breast-cancer covariates are standardised
 (30 features on very different scales).
+
+Each (data set, method) cell is a task of the studies' executor (``run_grid``):
+the cells run in parallel over joblib workers or a dask cluster, each with
+single-threaded BLAS, so the tables are identical for any number of jobs.
+(The batched fit is not split across tasks: how many problems share one
+batch changes the rounding of the matrix products.)
 """
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from .common import DEFAULT_METHODS, resolve_methods, predict_pm
+from ._grid import Task, run_grid
+from .common import DEFAULT_METHODS, loss_source_digest, predict_pm, resolve_methods
 
-__all__ = ["REALDATA_SETS", "run_realdata", "realdata_method"]
+__all__ = ["REALDATA_SETS", "run_realdata", "realdata_method", "realdata_task"]
 
 REALDATA_SETS = ("vaso", "foodstamp", "leukemia", "breast_cancer")
 
@@ -41,6 +49,7 @@ def _held_out(n, folds=10, repeats=3, seed=0):
     return np.array(out)
 
 
+@functools.lru_cache(maxsize=None)  # a worker runs several methods on the same data set
 def _load(name):
     from ..datasets import load_dataset
 
@@ -86,33 +95,68 @@ def realdata_method(name, spec, X, y):
     return coef, metrics, weights
 
 
-def run_realdata(datasets=REALDATA_SETS, methods=DEFAULT_METHODS, progress=True, downweight_below=0.5, top=15):
-    """Returns (coefficients, LOO metrics, downweighted observations) DataFrames and the wall time."""
-    from tqdm.auto import tqdm
+# A task returns plain arrays (what the executor can send and cache): each table as its columns.
+_TABLES = ("coef", "metrics", "weights")
 
+
+def _to_arrays(prefix, frame):
+    cols = list(frame.columns)
+    out = {f"{prefix}.columns": np.array(cols, dtype=str)}
+    for i, c in enumerate(cols):
+        v = frame[c].to_numpy()
+        out[f"{prefix}.{i}"] = v.astype(str) if v.dtype == object else v
+    return out
+
+
+def _from_arrays(prefix, res):
+    return pd.DataFrame({c: (res[f"{prefix}.{i}"].astype(object) if res[f"{prefix}.{i}"].dtype.kind == "U"
+                             else res[f"{prefix}.{i}"]) for i, c in enumerate(res[f"{prefix}.columns"])})
+
+
+def realdata_task(params, ss):
+    """One (data set, method) cell as arrays: the three tables of :func:`realdata_method` column by column."""
+    name, spec = params["dataset"], params["method"]
+    coef, metrics, weights = realdata_method(name, spec, *_load(name))
+    frames = (coef, pd.DataFrame([metrics]), weights)
+    return {k: v for prefix, frame in zip(_TABLES, frames) for k, v in _to_arrays(prefix, frame).items()}
+
+
+def realdata_grid(datasets=REALDATA_SETS, methods=DEFAULT_METHODS):
+    """The validated task list: one task per (data set, method)."""
     losses = resolve_methods(methods)
     datasets = list(datasets)
     bad = [d for d in datasets if d not in REALDATA_SETS]
     if bad or not datasets:
         raise ValueError(f"unknown or no data sets {bad or datasets}; choose from {REALDATA_SETS}")
+    if len(set(datasets)) != len(datasets):
+        raise ValueError(f"data sets are repeated: {datasets}")
+    return [Task(key=(d, spec), params=dict(dataset=d, method=spec, loss_source=loss_source_digest(loss)))
+            for d in datasets for spec, loss in losses.items()]
+
+
+def run_realdata(datasets=REALDATA_SETS, methods=DEFAULT_METHODS, progress=True, downweight_below=0.5, top=15, *,
+                 n_jobs=1, backend="joblib", scheduler=None, cache_dir=None):
+    """Returns (coefficients, LOO metrics, downweighted observations) DataFrames and the wall time.
+
+    The tables are identical for any ``n_jobs`` and ``backend``.
+    """
     if not 0 < downweight_below <= 1:
         raise ValueError(f"downweight_below={downweight_below!r} must lie in (0, 1]")
+    tasks = realdata_grid(datasets, methods)
+    methods = list(resolve_methods(methods))
     t0 = time.perf_counter()
-    coefs, metrics, weights = [], [], []
-    cells = [(d, spec) for d in datasets for spec in losses]
-    data = {d: _load(d) for d in datasets}
-    for d, spec in tqdm(cells, desc="real data", disable=not progress, leave=False):
-        c, m, w = realdata_method(d, spec, *data[d])
-        coefs.append(c), metrics.append(m), weights.append(w)
-    coef = pd.concat(coefs, ignore_index=True)
-    allw = pd.concat(weights, ignore_index=True)
+    results = run_grid(realdata_task, tasks, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                       cache_dir=cache_dir, progress=progress, desc="real data")
+    coef = pd.concat([_from_arrays("coef", r) for r in results], ignore_index=True)
+    metrics = pd.concat([_from_arrays("metrics", r) for r in results], ignore_index=True)
+    allw = pd.concat([_from_arrays("weights", r) for r in results], ignore_index=True)
     wide = allw.pivot_table(index=["dataset", "obs", "y"], columns="method", values="weight", sort=False)
-    wide = wide[list(losses)].reset_index()
-    wide["min_weight"] = wide[list(losses)].min(axis=1)
+    wide = wide[methods].reset_index()
+    wide["min_weight"] = wide[methods].min(axis=1)
     low = wide[wide["min_weight"] < downweight_below]
     # Weights that agree to 1e-12 are ties, broken by observation number: on separated data many weights are 0
     # up to rounding (6e-189 from one implementation of a loss, exactly 0 from another), and the rows listed
     # must not depend on that rounding.
     low = (low.assign(_tie=low["min_weight"].round(12)).sort_values(["dataset", "_tie", "obs"], kind="stable")
            .drop(columns="_tie").groupby("dataset", sort=False).head(top))
-    return coef, pd.DataFrame(metrics), low.reset_index(drop=True), time.perf_counter() - t0
+    return coef, metrics, low.reset_index(drop=True), time.perf_counter() - t0
