@@ -41,6 +41,7 @@ fails on progress.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -134,6 +135,7 @@ def window_epochs(epochs: int) -> int:
     return max(1, math.ceil(WINDOW * epochs - 1e-9))
 
 
+@functools.lru_cache(maxsize=256)  # every trial of a method needs the same two numbers (~0.2 s to find)
 def reference_risks(method, n_classes: int) -> tuple[float, float]:
     """(R_untrained, R_fit) of ``method.loss`` with ``n_classes`` classes, derived from the loss itself.
 
@@ -175,8 +177,9 @@ def reference_risks(method, n_classes: int) -> tuple[float, float]:
 def convergence(history) -> dict:
     """The convergence diagnostic of one run from its per-epoch rows (see the module docstring).
 
-    Needs ``epoch``, ``train_tsr``, ``tsr_untrained`` and ``tsr_fit``; a run
-    whose window epochs were not evaluated (cut short) gets NaN and
+    Needs ``epoch``, ``tsr_untrained`` and ``tsr_fit``, and ``train_tsr`` on
+    the epochs where the training set was evaluated (absent or NaN elsewhere);
+    a run whose window epochs were not evaluated (cut short) gets NaN and
     ``converged = False``.
     """
     h = pd.DataFrame(history)
@@ -185,7 +188,10 @@ def convergence(history) -> dict:
     last = int(h["epoch"].iloc[-1])
     w = window_epochs(last)
     untrained, fit = float(h["tsr_untrained"].iloc[-1]), float(h["tsr_fit"].iloc[-1])
-    by_epoch = dict(zip(h["epoch"].astype(int), h["train_tsr"].astype(float)))
+    by_epoch = {}
+    if "train_tsr" in h:
+        evaluated = h.dropna(subset=["train_tsr"])
+        by_epoch = dict(zip(evaluated["epoch"].astype(int), evaluated["train_tsr"].astype(float)))
     by_epoch[0] = untrained  # before the first step the risk is taken as its untrained value
     end, start = by_epoch.get(last, math.nan), by_epoch.get(last - w, math.nan)
     gap = untrained - fit
@@ -314,8 +320,6 @@ class Trainer:
         if self.method.has_rlogit or row["epoch"] >= self.cfg.epochs - window_epochs(self.cfg.epochs):
             train = self.evaluate("train", self.method.has_rlogit)
             row.update({f"train_{k}": v for k, v in train.items()})
-        else:
-            row.update({"train_tsr": math.nan, "train_ttr": math.nan})
         row.update(tsr_untrained=self.tsr_untrained, tsr_fit=self.tsr_fit)
         row["eval_time"] = time.perf_counter() - t0
         self.epoch += 1
