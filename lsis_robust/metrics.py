@@ -6,16 +6,25 @@
   model (eq. 10) divides by 1 - alpha < 0, which reverses the order).
 * For LSLR's R-logit model q_RL = (softmax(g) - alpha/K) / (1 - alpha):
   OPDER (eq. 28), the share of examples whose q_RL leaves the simplex;
-  OPER (eq. 29), the share of the n K entries outside [0, 1]; and MSoR
-  (eq. 30), the mean of (|q - 1/2| - 1/2)_+ over the out-of-range entries.
+  OPER (eq. 29), the share of the n K entries outside [0, 1]; and the mean
+  size of residual MSoR (eq. 30) in two normalisations, both reported.
 
-MSoR normalisation: the extraction of eq. (30) prints the prefactor as
-"OPER / (n x K)", which cannot be right (it would shrink the size of the
-residual as more entries go out of range).  We read it as
-1 / (OPER n K) = 1 / (number of out-of-range entries): the mean residual size
-over those entries.  MSoR = (printed-sum / (n K)) / OPER; it is 0 when no
-entry is out of range.  Since q_RL always sums to 1, leaving the simplex is
-the same as some entry being negative.
+MSoR.  Let r_ik = (|q_ik - 1/2| - 1/2)_+ (the distance of q_ik from [0, 1])
+and S = sum_i sum_k r_ik.  The paper prints eq. (30) as
+
+    MSoR = OPER / (n x K) * S                        (``msor_eq30``),
+
+i.e. OPER times the mean residual over all n K entries.  Its name, "mean size
+of residual", reads more naturally as the mean residual over the entries
+that are out of range,
+
+    MSoR = S / (number of out-of-range entries) = S / (OPER n K)   (``msor``),
+
+which is what the printed factor would be with OPER in the denominator.  The
+two are tied by ``msor_eq30 = OPER^2 * msor``; both are 0 when no entry is
+out of range.  ``msor`` keeps the meaning it had in earlier releases; compare
+``msor_eq30`` with the paper's printed Tables III and V.  Since q_RL always
+sums to 1, leaving the simplex is the same as some entry being negative.
 
 Every quantity streams over batches with exact counts and float64 sums (no
 averaging of per-batch means), so the result does not depend on batch size.
@@ -36,6 +45,7 @@ __all__ = [
     "opder",
     "oper",
     "msor",
+    "msor_eq30",
     "RiskMeter",
     "RLogitMeter",
 ]
@@ -73,8 +83,10 @@ def rlogit(logits, alpha: float) -> np.ndarray:
 
 def _q(q) -> np.ndarray:
     q = np.asarray(q, dtype=np.float64)
-    if q.ndim != 2:
-        raise ValueError(f"q must have shape (n, K), got {q.shape}")
+    if q.ndim != 2 or q.size == 0:
+        raise ValueError(f"q must have shape (n, K) with n, K >= 1, got {q.shape}")
+    if not np.isfinite(q).all():  # NaN compares as in range and would vanish from every count
+        raise ValueError("q contains NaN or infinite values")
     return q
 
 
@@ -102,12 +114,24 @@ def oper(q) -> float:
     return float(_outside(_q(q)).mean())
 
 
+def _residual(q):
+    """(|q - 1/2| - 1/2)_+: how far each entry lies outside [0, 1]."""
+    return np.maximum(np.abs(q - 0.5) - 0.5, 0.0)
+
+
 def msor(q) -> float:
+    """Mean residual over the out-of-range entries (0 when there are none)."""
     q = _q(q)
     out = _outside(q)
     if not out.any():
         return 0.0
-    return float((np.abs(q[out] - 0.5) - 0.5).mean())
+    return float(_residual(q[out]).mean())
+
+
+def msor_eq30(q) -> float:
+    """Eq. (30) as printed: OPER / (n K) times the summed residual = OPER^2 * :func:`msor`."""
+    q = _q(q)
+    return float(_outside(q).mean() * _residual(q).mean())
 
 
 class RiskMeter:
@@ -155,13 +179,16 @@ class RLogitMeter:
         self.n += q.shape[0]
         self.rows_out += int(out.any(axis=1).sum())
         self.entries_out += int(out.sum())
-        self.residual_sum += float((np.abs(q[out] - 0.5) - 0.5).sum())
+        self.residual_sum += float(_residual(q[out]).sum())
 
     def result(self) -> dict:
         if self.n == 0:
             raise ValueError("RLogitMeter.result() before any update")
+        entries = self.n * self.n_classes
+        oper = self.entries_out / entries
         return {
             "opder": self.rows_out / self.n,
-            "oper": self.entries_out / (self.n * self.n_classes),
+            "oper": oper,
             "msor": self.residual_sum / self.entries_out if self.entries_out else 0.0,
+            "msor_eq30": oper * self.residual_sum / entries,
         }

@@ -182,9 +182,9 @@ def _nn_frames(kinds):
         name = kind if alpha is None else f"{kind}-{alpha}"
         for t in range(2):
             row = {"method": name, "kind": kind, "alpha": alpha if alpha is not None else np.nan, "trial": t,
-                   "test_tsr": 0.3 + 0.01 * t, "test_ttr": 0.1 + 0.01 * t}
+                   "test_tsr": 0.3 + 0.01 * t, "test_ttr": 0.1 + 0.01 * t, "converged": True}
             if kind == "lslr":
-                row.update({f"{s}_{k}": 0.1 for s in ("train", "test") for k in ("opder", "oper", "msor")})
+                row.update({f"{s}_{k}": 0.1 for s in ("train", "test") for k in ("opder", "oper", "msor", "msor_eq30")})
             runs.append(row)
             hist += [{"method": name, "trial": t, "epoch": e, "test_ttr": 0.2 / e, "train_loss": 1.0 / e,
                       "train_opder": 0.1 if kind == "lslr" else np.nan} for e in (1, 2)]

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from lsis_robust.metrics import (RiskMeter, RLogitMeter, msor, opder, oper, predict_labels, rlogit, tsr, ttr)
+from lsis_robust.metrics import (RiskMeter, RLogitMeter, msor, msor_eq30, opder, oper, predict_labels, rlogit, tsr,
+                                 ttr)
 
 
 def _brute(logits, alpha):
@@ -18,7 +19,9 @@ def _brute(logits, alpha):
         rows_out += any(bad)
         entries_out += sum(bad)
         resid += sum(abs(qk - 0.5) - 0.5 for qk, b in zip(q, bad) if b)
-    return rows_out / n, entries_out / (n * k), resid / entries_out if entries_out else 0.0
+    # msor: mean over the out-of-range entries; msor_eq30: eq. (30) as printed, OPER / (n K) times the sum.
+    return (rows_out / n, entries_out / (n * k), resid / entries_out if entries_out else 0.0,
+            entries_out / (n * k) / (n * k) * resid)
 
 
 @pytest.mark.parametrize("alpha", [0.2, 0.8, 9.2 / 9, 10 / 9])
@@ -32,6 +35,9 @@ def test_rlogit_meter_streams_exactly(alpha):
     got = meter.result()
     assert (got["opder"], got["oper"]) == expected[:2]  # counts: exactly equal
     assert got["msor"] == pytest.approx(expected[2], rel=1e-12)
+    assert got["msor_eq30"] == pytest.approx(expected[3], rel=1e-12)
+    assert msor_eq30(q := rlogit(logits, alpha)) == pytest.approx(expected[3], rel=1e-12)
+    assert got["msor_eq30"] == pytest.approx(got["oper"] ** 2 * got["msor"], rel=1e-12)
     q = rlogit(logits, alpha)
     np.testing.assert_allclose(q.sum(1), 1.0, atol=1e-12)  # R-logit vectors sum to 1
     assert opder(q) == got["opder"] and oper(q) == got["oper"]
@@ -53,10 +59,32 @@ def test_rlogit_range_bounds_and_msor_relation_to_printed_formula():
 
 def test_inside_simplex_gives_zero():
     q = np.array([[0.2, 0.8], [0.0, 1.0]])
-    assert opder(q) == oper(q) == msor(q) == 0.0
+    assert opder(q) == oper(q) == msor(q) == msor_eq30(q) == 0.0
     meter = RLogitMeter(0.0, 3)
     meter.update(np.zeros((4, 3)))
-    assert meter.result() == {"opder": 0.0, "oper": 0.0, "msor": 0.0}
+    assert meter.result() == {"opder": 0.0, "oper": 0.0, "msor": 0.0, "msor_eq30": 0.0}
+
+
+def test_msor_both_normalisations_by_hand():
+    # Residuals (|q - 1/2| - 1/2)_+: 0.1 for -0.1 and for 1.1, 0.3 for -0.3, 0 for the others.
+    q = np.array([[-0.1, 1.1, 0.0],
+                  [0.5, 0.5, 0.0],
+                  [-0.3, 0.6, 0.7]])
+    # 3 of the 9 entries are out of range, in 2 of the 3 rows; summed residual 0.5.
+    assert opder(q) == pytest.approx(2 / 3)
+    assert oper(q) == pytest.approx(3 / 9)
+    assert msor(q) == pytest.approx(0.5 / 3)  # mean over the 3 out-of-range entries
+    assert msor_eq30(q) == pytest.approx((3 / 9) / 9 * 0.5)  # OPER / (n K) * sum
+    # One entry out of range among n K = 2: the two forms differ by OPER^2 = 1/4.
+    q1 = np.array([[-0.2, 1.0]])
+    assert msor(q1) == pytest.approx(0.2) and msor_eq30(q1) == pytest.approx(0.5 / 2 * 0.2)
+    # The meter on logits reproduces the functions of the R-logit model exactly.
+    logits = np.array([[4.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
+    meter = RLogitMeter(0.5, 3)
+    meter.update(logits)
+    q2 = rlogit(logits, 0.5)
+    assert meter.result()["msor_eq30"] == pytest.approx(msor_eq30(q2), rel=1e-14)
+    assert meter.result()["msor"] == pytest.approx(msor(q2), rel=1e-14) and msor(q2) > 0
 
 
 def test_risk_meter_exact_over_batches_and_argmin():
@@ -96,3 +124,10 @@ def test_bad_inputs():
         RiskMeter().result()
     with pytest.raises(ValueError, match="non-empty"):
         tsr([])
+    for f in (opder, oper, msor, msor_eq30):
+        with pytest.raises(ValueError, match="NaN"):
+            f(np.array([[np.nan, 1.0]]))  # a NaN would otherwise count as in range
+        with pytest.raises(ValueError, match="shape"):
+            f(np.zeros((0, 3)))
+        with pytest.raises(ValueError, match="shape"):
+            f(np.zeros(3))

@@ -1,6 +1,7 @@
 """Training loop, checkpoint/resume, the CIFAR path on a generated archive, and the ``lsis-robust nn`` CLI."""
 import io
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,8 @@ from lsis_robust.nn import data as D
 from lsis_robust.nn.methods import parse_method, parse_methods
 from lsis_robust.nn.runner import run_benchmark, summarise_run
 from lsis_robust.nn.tables import compare
-from lsis_robust.nn.train import TrainConfig, Trainer, checkpoint_path, resolve_device, train_run
+from lsis_robust.nn.train import (CHANGE_MAX, PROGRESS_MIN, TrainConfig, Trainer, checkpoint_path, convergence,
+                                  reference_risks, resolve_device, train_run, window_epochs)
 
 from test_nn_data import make_cifar
 
@@ -190,3 +192,123 @@ def test_cli_corrupt_archive(tmp_path, capsys):
 def test_cli_cuda_requested_without_cuda(tmp_path, capsys):
     assert main(["nn", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
     assert "no CUDA device" in capsys.readouterr().err
+
+
+# -- convergence diagnostic ----------------------------------------------------------------------------------
+
+def _smoothed_entropy(alpha, k):
+    """Closed form of a perfect fit's LSLR/MLSLR loss: the entropy of s_alpha(t) (0 log 0 = 0)."""
+    w = np.array([1 - alpha + alpha / k] + [alpha / k] * (k - 1))
+    w = w[w > 0]
+    return float(-(w * np.log(w)).sum())
+
+
+@pytest.mark.parametrize("k", [3, 10])
+@pytest.mark.parametrize("name", ["lr", "lsqlr", "lslr-0.2", "lslr-0.8", "lslr-9.2/9", "mlslr-0.4", "mlslr-0.8",
+                                  "mlslr-9.2/9", "lslr-10/9"])
+def test_reference_risks_match_closed_forms(name, k):
+    m = parse_method(name.replace("9.2/9", "1.02").replace("10/9", "1.1") if k == 3 else name, n_classes=k)
+    untrained, fit = reference_risks(m, k)
+    # Equal logits: softmax uniform, so ln K for every log loss; LSQLR (1 - 1/K)^2 + (K - 1)/K^2 = (K - 1)/K.
+    assert untrained == pytest.approx((k - 1) / k if m.kind == "lsqlr" else math.log(k), rel=1e-14)
+    expected = 0.0 if m.alpha is None else _smoothed_entropy(m.alpha, k)
+    assert fit == pytest.approx(expected, abs=1e-10)
+    assert fit < untrained
+
+
+def _hist(tsrs, untrained=2.0, fit=1.0, evaluated=None):
+    e = len(tsrs)
+    return [{"epoch": i + 1, "train_tsr": v if evaluated is None or i + 1 in evaluated else np.nan,
+             "tsr_untrained": untrained, "tsr_fit": fit} for i, v in enumerate(tsrs)]
+
+
+def test_convergence_rule_on_hand_made_histories():
+    # 20 epochs: window w = 2, so epochs 18 and 20 are compared; the gap untrained - fit is 1.
+    flat = [2.0 - 0.9 * (1 - 0.5 ** i) for i in range(1, 21)]
+    d = convergence(_hist(flat))
+    assert d["window_epochs"] == 2
+    assert d["train_progress"] == pytest.approx(0.9 * (1 - 0.5 ** 20))
+    assert d["train_last_change"] == pytest.approx(0.9 * (0.5 ** 18 - 0.5 ** 20))
+    assert d["converged"] and not d["at_untrained"]
+    # Flat but stalled halfway (e.g. the step schedule froze a slow method): progress fails.
+    stalled = convergence(_hist([1.5] * 20))
+    assert stalled["train_progress"] == pytest.approx(0.5) and stalled["train_last_change"] == 0
+    assert not stalled["converged"] and not stalled["at_untrained"]
+    # Near the fit but still falling by 2% of the gap over the window: change fails.
+    moving = convergence(_hist([1.2] * 17 + [1.12, 1.11, 1.10]))
+    assert moving["train_last_change"] == pytest.approx(0.02) and not moving["converged"]
+    # Sitting at the untrained value (MLSLR at alpha near 1 on a short budget).
+    untrained = convergence(_hist([2.0 - 1e-4] * 20))
+    assert untrained["at_untrained"] and not untrained["converged"]
+    # One epoch: the window starts before training, at the untrained value.
+    one = convergence(_hist([1.05]))
+    assert one["window_epochs"] == 1 and one["train_last_change"] == pytest.approx(0.95) and not one["converged"]
+    # A run cut short of its window has no diagnostic, and is not called converged.
+    cut = convergence(_hist([1.0] * 20, evaluated={20}))
+    assert math.isnan(cut["train_last_change"]) and not cut["converged"]
+    bare = convergence([{"epoch": 1, "tsr_untrained": 2.0, "tsr_fit": 1.0}])  # training set never evaluated
+    assert math.isnan(bare["train_tsr"]) and not bare["converged"]
+    # A loss whose minimum is at equal logits leaves nothing to measure.
+    none = convergence(_hist([1.0] * 5, untrained=1.0, fit=1.0))
+    assert math.isnan(none["train_progress"]) and none["at_untrained"] and not none["converged"]
+    with pytest.raises(ValueError, match="at least one epoch"):
+        convergence([])
+    assert [window_epochs(e) for e in (1, 9, 10, 11, 20, 150)] == [1, 1, 1, 2, 2, 15]
+
+
+def test_trainer_records_exact_training_tsr_on_the_window(digits):
+    cfg = TrainConfig(model="small_cnn", epochs=11, batch_size=256, lr=0.1)
+    tr = train_run(parse_method("mlslr-0.4"), digits, cfg)
+    h = pd.DataFrame(tr.history)
+    # w = 2: epochs 9, 10 and 11 are evaluated, the others are not.
+    assert ["train_tsr" in r for r in tr.history] == [False] * 8 + [True] * 3
+    tr.model.eval()
+    with torch.no_grad():
+        x, y = next(digits.batches("train", 10_000))
+        exact = tr.method.loss(tr.model(x).double(), y).item()
+    assert h.train_tsr.iloc[-1] == pytest.approx(exact, rel=1e-12)
+    row = summarise_run(tr.method, 0, 0, tr.history)
+    assert row["train_tsr"] == h.train_tsr.iloc[-1] and row["tsr_untrained"] == pytest.approx(math.log(10))
+    assert row["converged"] == (row["train_progress"] >= PROGRESS_MIN and abs(row["train_last_change"]) <= CHANGE_MAX)
+    # LSLR evaluates its training set every epoch (R-logit metrics), so every epoch has a training TSR.
+    lslr = train_run(parse_method("lslr-0.4"), digits, TrainConfig(model="small_cnn", epochs=3, batch_size=256))
+    assert all(np.isfinite(r["train_tsr"]) and "train_msor_eq30" in r for r in lslr.history)
+
+
+def test_unconverged_cells_are_marked_and_never_bold(tmp_path):
+    from lsis_robust.nn.tables import DAGGER, write_results
+
+    rows = []
+    for t in range(4):
+        for kind, alpha, tsr_, conv in (("lslr", 0.8, 2.19, True), ("mlslr", 0.8, 2.21, False),
+                                        ("lslr", 0.4, 1.50, True), ("mlslr", 0.4, 1.45, True)):
+            row = {"method": f"{kind}-{alpha}", "kind": kind, "alpha": alpha, "trial": t,
+                   "test_tsr": tsr_ + 1e-4 * t, "test_ttr": 0.01 + 1e-3 * t, "converged": conv or t > 0}
+            if kind == "lslr":
+                row.update({f"{s}_{k}": 0.1 for s in ("train", "test") for k in ("opder", "oper", "msor",
+                                                                                 "msor_eq30")})
+            rows.append(row)
+    runs = pd.DataFrame(rows)
+    hist = pd.DataFrame([{"method": r["method"], "trial": r["trial"], "epoch": 1, "test_ttr": 0.1,
+                          "train_loss": 1.0} for r in rows])
+    write_results(runs, hist, tmp_path, "hand-made")
+    t2 = pd.read_csv(tmp_path / "table2.csv")
+    tsr_rows = t2[t2.metric == "TSR"].set_index(["method", "alpha"])
+    # alpha = 0.8: LSLR is lower with p < 0.05, but one MLSLR trial did not converge: no winner.
+    assert tsr_rows.loc[("LSLR", 0.8), "p_better"] < 0.05 and not tsr_rows.loc[("LSLR", 0.8), "better"]
+    assert tsr_rows.loc[("MLSLR", 0.8), "n_converged"] == 3 and not tsr_rows.loc[("MLSLR", 0.8), "converged"]
+    assert tsr_rows.loc[("LSLR", 0.8), "n_converged"] == 4 and tsr_rows.loc[("LSLR", 0.8), "converged"]
+    # alpha = 0.4: both converged, MLSLR lower: bold as before.
+    assert tsr_rows.loc[("MLSLR", 0.4), "better"] and not tsr_rows.loc[("LSLR", 0.4), "better"]
+    md, tex = (tmp_path / "table2.md").read_text(), (tmp_path / "table2.tex").read_text()
+    cells = {(r[1].strip(), r[2].strip()): r[3:5] for r in (line.split("|") for line in md.splitlines())
+             if len(r) > 5 and r[1].strip() in ("TSR", "TTR")}
+    assert cells[("TSR", "MLSLR")][1].strip().endswith(DAGGER) and cells[("TTR", "MLSLR")][1].strip().endswith(DAGGER)
+    assert "**" not in cells[("TSR", "LSLR")][1] and cells[("TSR", "MLSLR")][0].strip().startswith("**1.450")
+    assert md.count(DAGGER) == 3 and "never bold" in md  # two MLSLR cells + the footnote
+    assert r"$^\dagger$" in tex and "never bold" in tex
+    t3 = pd.read_csv(tmp_path / "table3.csv")
+    assert t3.converged.all() and {"MSoR (eq. 30 as printed)", "MSoR (mean over out-of-range entries)"} <= set(t3.metric)
+    assert DAGGER not in (tmp_path / "table3.md").read_text()
+    with pytest.raises(ValueError, match="converged"):
+        write_results(runs.drop(columns="converged"), hist, tmp_path, "no flag")

@@ -92,8 +92,6 @@ def register(subparsers):
 
 def _prepare(args, study):
     """Check the execution and output options before any work; returns (out, cache) folders."""
-    from pathlib import Path
-
     from ..studies._grid import check_backend
 
     if args.device is not None:

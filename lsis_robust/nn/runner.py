@@ -26,16 +26,18 @@ from .train import TrainConfig, check_checkpoint, checkpoint_path, run_identity,
 
 __all__ = ["run_benchmark", "summarise_run", "default_workers", "claim_slot", "worker_device", "cluster_device"]
 
-_RLOGIT = ("opder", "oper", "msor")
 # The slot this worker process holds on its machine: (lock folder, slot number, open lock file).
 _SLOT: tuple | None = None
 
 
 def summarise_run(method: Method, trial: int, seed: int, history: list[dict]) -> dict:
-    """Test TSR at its minimum epoch (with the R-logit metrics there) and test TTR at its own minimum.
+    """Test TSR at its minimum epoch (with the R-logit metrics there), test TTR at its own minimum, and the
+    convergence diagnostic of :func:`lsis_robust.nn.train.convergence` (``converged`` and its inputs).
 
     Both minima are taken over the test set, as in the paper; ties go to the earliest epoch.
     """
+    from .train import _RLOGIT_KEYS, convergence
+
     h = pd.DataFrame(history)
     i_tsr = int(h["test_tsr"].to_numpy().argmin())
     i_ttr = int(h["test_ttr"].to_numpy().argmin())
@@ -45,9 +47,10 @@ def summarise_run(method: Method, trial: int, seed: int, history: list[dict]) ->
            "final_test_ttr": float(h["test_ttr"].iloc[-1]),
            "images_per_s": float(h["images_per_s"].mean()),
            "epoch_time": float((h["train_time"] + h["eval_time"]).mean())}
+    row.update(convergence(h))
     if method.has_rlogit:
         for part in ("train", "test"):
-            for k in _RLOGIT:
+            for k in _RLOGIT_KEYS:
                 row[f"{part}_{k}"] = float(h[f"{part}_{k}"].iloc[i_tsr])
     return row
 

@@ -7,6 +7,13 @@ better one is bold in Markdown and LaTeX and named in the CSV's
 ``better`` column, next to its p-value.  The smallest attainable p of the
 normal-approximated statistic is 0.16 with one trial per method and 0.06
 with two, so nothing can be bold below three trials.
+
+Convergence.  A cell with a run that did not converge (``converged`` in
+runs.csv, rule in :mod:`lsis_robust.nn.train`) carries a dagger in Markdown
+and LaTeX, with a footnote; the CSVs give ``n_converged`` (runs of the cell
+that converged) and ``converged`` (all of them did).  A comparison with an
+unconverged cell on either side is not a comparison of the estimators, so
+``better`` is False there whatever the p-value (which is still reported).
 """
 from __future__ import annotations
 
@@ -23,7 +30,18 @@ from ..reporting import atomic_write_text, save_figure, write_table
 __all__ = ["write_results", "compare", "LEVEL"]
 
 LEVEL = 0.05
-_RLOGIT = (("opder", "OPDER"), ("oper", "OPER"), ("msor", "MSoR"))
+_RLOGIT = (("opder", "OPDER"), ("oper", "OPER"), ("msor", "MSoR (mean over out-of-range entries)"),
+           ("msor_eq30", "MSoR (eq. 30 as printed)"))
+DAGGER = "†"
+
+
+def _footnote() -> str:
+    from .train import CHANGE_MAX, PROGRESS_MIN, WINDOW
+
+    return (f"{DAGGER} not every run of this cell converged: its training TSR closed less than {PROGRESS_MIN:.0%} of "
+            f"the gap from its untrained value to a perfect fit, or moved by more than {CHANGE_MAX:.0%} of that gap "
+            f"over the last {WINDOW:.0%} of epochs (runs.csv: train_progress, train_last_change). Such a cell is "
+            "never bold, nor is a cell compared with it.")
 
 
 def _alpha_label(alpha: float) -> str:
@@ -31,11 +49,16 @@ def _alpha_label(alpha: float) -> str:
     return f"{alpha:g}" if alpha < 1 else f"{float(f * 9):g}/9"
 
 
-def _cell(values) -> tuple[str, float, float]:
+def _cell(values, converged) -> tuple[str, float, float, int]:
+    """Text "mean ± std" (with a dagger unless every run converged), mean, std and the number converged."""
     v = np.asarray(values, dtype=float)
+    c = np.asarray(converged, dtype=bool)
+    if v.size == 0:
+        return "", float("nan"), float("nan"), 0
     mean = float(v.mean())
     std = float(v.std(ddof=1)) if v.size > 1 else float("nan")
-    return (f"{mean:.4f} ± {std:.4f}" if v.size > 1 else f"{mean:.4f} ± n/a"), mean, std
+    text = f"{mean:.4f} ± {std:.4f}" if v.size > 1 else f"{mean:.4f} ± n/a"
+    return text + ("" if c.all() else f" {DAGGER}"), mean, std, int(c.sum())
 
 
 def compare(a, b) -> tuple[float, float]:
@@ -47,10 +70,12 @@ def compare(a, b) -> tuple[float, float]:
 
 
 def _render(shown: pd.DataFrame, bold: pd.DataFrame, caption: str, latex: bool) -> str:
-    """Markdown or LaTeX of string cells, with bold where ``bold`` is True."""
+    """Markdown or LaTeX of string cells, with bold where ``bold`` is True and the footnote if a dagger is shown."""
+    marked = shown.map(lambda v: DAGGER in str(v)).to_numpy().any()
+
     def fmt(v, b):
         if latex:
-            v = v.replace("±", r"$\pm$")
+            v = v.replace("±", r"$\pm$").replace(DAGGER, r"$^\dagger$")
             return r"\textbf{" + v + "}" if b else v
         return f"**{v}**" if b else v
 
@@ -60,12 +85,13 @@ def _render(shown: pd.DataFrame, bold: pd.DataFrame, caption: str, latex: bool) 
         esc = [c.replace("_", r"\_").replace("α", r"$\alpha$") for c in cols]
         body = ["\\begin{table}[ht]", "\\centering", "\\caption{" + caption.replace("%", r"\%") + "}",
                 "\\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", "\\toprule", " & ".join(esc) + " \\\\",
-                "\\midrule"] + [" & ".join(r) + " \\\\" for r in rows] + ["\\bottomrule", "\\end{tabular}",
-                                                                          "\\end{table}"]
-        return "\n".join(body) + "\n"
+                "\\midrule"] + [" & ".join(r) + " \\\\" for r in rows] + ["\\bottomrule", "\\end{tabular}"]
+        if marked:
+            body.append("\\par\\footnotesize " + _footnote().replace(DAGGER, r"$^\dagger$").replace("%", r"\%"))
+        return "\n".join(body + ["\\end{table}"]) + "\n"
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return f"{caption}\n\n" + "\n".join(lines) + "\n"
+    return f"{caption}\n\n" + "\n".join(lines) + "\n" + (f"\n{_footnote()}\n" if marked else "")
 
 
 def _write(shown, bold, numeric, out_dir, stem, caption):
@@ -74,20 +100,28 @@ def _write(shown, bold, numeric, out_dir, stem, caption):
     atomic_write_text(Path(out_dir) / f"{stem}.tex", _render(shown, bold, caption, latex=True))
 
 
+def _select(runs, kind, alpha=None):
+    sel = runs[runs.kind == kind]
+    return sel if alpha is None else sel[np.isclose(sel.alpha.astype(float), alpha)]
+
+
 def _risk_table(runs, alphas, out_dir, stem, caption):
-    """Table II/IV: TSR and TTR of LSLR and MLSLR per alpha, with the tests."""
+    """Table II/IV: TSR and TTR of LSLR and MLSLR per alpha, with the tests (only between converged cells)."""
     shown, bold, numeric = [], [], []
     for metric, label in (("test_tsr", "TSR"), ("test_ttr", "TTR")):
         cells = {k: {} for k in ("lslr", "mlslr")}
         flags = {k: {} for k in ("lslr", "mlslr")}
         for a in alphas:
-            vals = {k: runs[(runs.kind == k) & np.isclose(runs.alpha.astype(float), a)][metric] for k in cells}
-            p_l, p_m = compare(vals["lslr"], vals["mlslr"])
+            sel = {k: _select(runs, k, a) for k in cells}
+            p_l, p_m = compare(sel["lslr"][metric], sel["mlslr"][metric])
+            both_converged = all(len(s) and s.converged.all() for s in sel.values())
             for k, p in (("lslr", p_l), ("mlslr", p_m)):
-                text, mean, std = _cell(vals[k]) if len(vals[k]) else ("", np.nan, np.nan)
-                cells[k][a], flags[k][a] = text, bool(p < LEVEL)
+                text, mean, std, n_conv = _cell(sel[k][metric], sel[k].converged)
+                better = bool(p < LEVEL and both_converged)
+                cells[k][a], flags[k][a] = text, better
                 numeric.append({"metric": label, "method": k.upper(), "alpha": a, "mean": mean, "std": std,
-                                "n_trials": len(vals[k]), "p_better": p, "better": bool(p < LEVEL)})
+                                "n_trials": len(sel[k]), "p_better": p, "better": better,
+                                "n_converged": n_conv, "converged": bool(len(sel[k]) and n_conv == len(sel[k]))})
         for k in ("lslr", "mlslr"):
             shown.append({"metric": label, "method": k.upper(), **{f"α={_alpha_label(a)}": cells[k][a] for a in alphas}})
             bold.append({"metric": False, "method": False, **{f"α={_alpha_label(a)}": flags[k][a] for a in alphas}})
@@ -101,11 +135,11 @@ def _rlogit_table(runs, alphas, out_dir, stem, caption):
         for key, label in _RLOGIT:
             row = {"set": part, "metric": label}
             for a in alphas:
-                v = runs[(runs.kind == "lslr") & np.isclose(runs.alpha.astype(float), a)][f"{part}_{key}"]
-                text, mean, std = _cell(v)
+                sel = _select(runs, "lslr", a)
+                text, mean, std, n_conv = _cell(sel[f"{part}_{key}"], sel.converged)
                 row[f"α={_alpha_label(a)}"] = text
                 numeric.append({"set": part, "metric": label, "alpha": a, "mean": mean, "std": std,
-                                "n_trials": len(v)})
+                                "n_trials": len(sel), "n_converged": n_conv, "converged": n_conv == len(sel)})
             shown.append(row)
     shown = pd.DataFrame(shown)
     _write(shown, pd.DataFrame(False, index=shown.index, columns=shown.columns), pd.DataFrame(numeric), out_dir,
@@ -115,14 +149,15 @@ def _rlogit_table(runs, alphas, out_dir, stem, caption):
 def _baseline_table(runs, out_dir, stem, caption):
     shown, numeric = [], []
     for kind in ("lr", "lsqlr"):
-        sel = runs[runs.kind == kind]
+        sel = _select(runs, kind)
         if sel.empty:
             continue
         row = {"method": kind.upper()}
         for metric, label in (("test_tsr", "TSR"), ("test_ttr", "TTR")):
-            text, mean, std = _cell(sel[metric])
+            text, mean, std, n_conv = _cell(sel[metric], sel.converged)
             row[label] = text
-            numeric.append({"method": kind.upper(), "metric": label, "mean": mean, "std": std, "n_trials": len(sel)})
+            numeric.append({"method": kind.upper(), "metric": label, "mean": mean, "std": std, "n_trials": len(sel),
+                            "n_converged": n_conv, "converged": n_conv == len(sel)})
         shown.append(row)
     shown = pd.DataFrame(shown)
     _write(shown, pd.DataFrame(False, index=shown.index, columns=shown.columns), pd.DataFrame(numeric), out_dir,
@@ -167,6 +202,9 @@ def write_results(runs: pd.DataFrame, history: pd.DataFrame, out_dir, label: str
     ``runs.csv``.  Only the table files this function writes are touched.
     """
     out_dir = Path(out_dir)
+    if "converged" not in runs or runs.converged.isna().any():
+        raise ValueError("runs need a 'converged' flag for every run (written by lsis_robust.nn.runner.summarise_run)")
+    runs = runs.assign(converged=runs.converged.astype(bool))
     sel = f" {label}. Each cell: mean ± std over trials at the epoch of minimum test TSR (TSR rows) or minimum " \
           f"test TTR (TTR rows): selection on the test set, as in the paper."
     smoothed = runs[runs.kind.isin(["lslr", "mlslr"])]
@@ -178,12 +216,14 @@ def write_results(runs: pd.DataFrame, history: pd.DataFrame, out_dir, label: str
         if both:
             tables[stem_r] = partial(_risk_table, runs, both, out_dir, stem_r,
                                      f"{name_r}: TSR and TTR of LSLR and MLSLR; bold = lower by a one-sided Wilcoxon "
-                                     f"rank-sum test at {LEVEL}." + sel)
+                                     f"rank-sum test at {LEVEL}, between cells whose runs all converged." + sel)
         lslr = [a for a in alphas if (smoothed[np.isclose(smoothed.alpha.astype(float), a)].kind == "lslr").any()]
         if lslr:
             tables[stem_q] = partial(_rlogit_table, runs, lslr, out_dir, stem_q,
-                                     f"{name_q}: OPDER, OPER and MSoR (mean over out-of-range entries) of LSLR's "
-                                     "R-logit model on the training and test sets at the epoch of minimum test TSR."
+                                     f"{name_q}: OPDER, OPER and MSoR of LSLR's R-logit model on the training and test "
+                                     "sets at the epoch of minimum test TSR; MSoR twice: the mean residual over the "
+                                     "out-of-range entries, and eq. (30) as printed (OPER/(nK) times the summed "
+                                     "residual = OPER^2 times the former)."
                                      + sel)
     if runs.kind.isin(["lr", "lsqlr"]).any():
         tables["baselines"] = partial(_baseline_table, runs, out_dir, "baselines",

@@ -15,16 +15,40 @@ shuffling order on the CPU, the augmentation on the device), seeded from
 with the very numbers an uninterrupted run would use: on the CPU the metrics
 are bit-identical.  On CUDA, cuDNN's autotuned kernels are not bitwise
 deterministic, so resumed runs agree only to rounding there.
+
+Convergence diagnostic (:func:`convergence`).  The exact training surrogate
+risk R_e (training set, no augmentation, float64) is recorded as
+``train_tsr`` on the epochs the diagnostic reads: the last
+``ceil(0.1 E)`` epochs and the one before them (every epoch for LSLR,
+whose training set is evaluated anyway).  Two reference values are derived
+from the method's own loss, never assumed: R_untrained, its value at equal
+logits (softmax uniform, what training starts near: ln K for LR, LSLR and
+MLSLR at every alpha, (K - 1)/K for LSQLR), and R_fit, the lowest value a
+logit vector reaches on its own label (a perfect fit: 0 for LR and LSQLR, the
+entropy of the smoothed target s_alpha(t) for LSLR and MLSLR).  With
+G = R_untrained - R_fit the run reports
+
+* progress = (R_untrained - R_E) / G, the share of that gap closed;
+* last_change = (R_{E-w} - R_E) / G over the last w = ceil(0.1 E) epochs;
+* at_untrained = progress < 0.05 (TSR still sits at its untrained value);
+
+and is ``converged`` when progress >= PROGRESS_MIN and |last_change| <=
+CHANGE_MAX.  Because of the step schedule the last epochs run at lr / 100,
+so a flat end alone does not show convergence: a run that stalled far from
+the fit (MLSLR near alpha = 1, whose gradient shrinks like (1 - alpha)^2)
+fails on progress.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..metrics import RiskMeter, RLogitMeter
@@ -34,10 +58,16 @@ from .methods import Method
 from .models import build_model
 
 __all__ = ["TrainConfig", "Trainer", "train_run", "trial_seed", "resolve_device", "check_checkpoint",
-           "checkpoint_path", "run_identity", "CHECKPOINT_FORMAT"]
+           "checkpoint_path", "run_identity", "CHECKPOINT_FORMAT", "convergence", "reference_risks",
+           "window_epochs", "PROGRESS_MIN", "CHANGE_MAX", "UNTRAINED_MAX"]
 
-CHECKPOINT_FORMAT = 1
-_RLOGIT_KEYS = ("opder", "oper", "msor")
+# 2: histories carry train_tsr and the reference risks of the convergence diagnostic.
+CHECKPOINT_FORMAT = 2
+_RLOGIT_KEYS = ("opder", "oper", "msor", "msor_eq30")
+WINDOW = 0.1  # the diagnostic's window: the last 10% of the epochs
+PROGRESS_MIN = 0.8
+CHANGE_MAX = 0.01
+UNTRAINED_MAX = 0.05
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,6 +130,82 @@ def trial_seed(seed: int, trial: int) -> int:
     return int(np.random.SeedSequence([seed, trial]).generate_state(1)[0])
 
 
+def window_epochs(epochs: int) -> int:
+    """w = ceil(0.1 E): the diagnostic compares the training TSR of epochs E - w and E."""
+    return max(1, math.ceil(WINDOW * epochs - 1e-9))
+
+
+@functools.lru_cache(maxsize=256)  # every trial of a method needs the same two numbers (~0.2 s to find)
+def reference_risks(method, n_classes: int) -> tuple[float, float]:
+    """(R_untrained, R_fit) of ``method.loss`` with ``n_classes`` classes, derived from the loss itself.
+
+    R_untrained is the loss at equal logits.  R_fit is the lowest loss of one
+    logit vector on its label (by symmetry the same for every label),
+    minimised numerically over logits in [-40, 40] (e^-80 is below float64's
+    resolution of a loss near 0) from three starts: equal logits and the
+    label's logit at +-40.  Works for any method with a torch ``loss``,
+    including a user's loss in ``lsis-robust compare``.
+    """
+    from scipy.optimize import minimize
+
+    k = int(n_classes)
+    y = torch.zeros(1, dtype=torch.int64)
+
+    def f(g):
+        t = torch.tensor(g, dtype=torch.float64).reshape(1, k).requires_grad_(True)
+        v = method.loss(t, y)
+        v.backward()
+        grad = t.grad.numpy().ravel()
+        if not (torch.isfinite(v) and np.isfinite(grad).all()):
+            return float("inf"), np.zeros(k)
+        return float(v.detach()), grad.astype(np.float64)
+
+    untrained = f(np.zeros(k))[0]
+    if not math.isfinite(untrained):
+        raise ValueError(f"method {method.name!r}: its loss is not finite at equal logits, so the convergence "
+                         "diagnostic has no untrained value")
+    fit = untrained
+    bound = 40.0
+    for start in (np.zeros(k), bound * np.eye(k)[0], -bound * np.eye(k)[0]):
+        r = minimize(f, start, jac=True, method="L-BFGS-B", bounds=[(-bound, bound)] * k,
+                     options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000})
+        if math.isfinite(r.fun):
+            fit = min(fit, float(r.fun))
+    return untrained, fit
+
+
+def convergence(history) -> dict:
+    """The convergence diagnostic of one run from its per-epoch rows (see the module docstring).
+
+    Needs ``epoch``, ``tsr_untrained`` and ``tsr_fit``, and ``train_tsr`` on
+    the epochs where the training set was evaluated (absent or NaN elsewhere);
+    a run whose window epochs were not evaluated (cut short) gets NaN and
+    ``converged = False``.
+    """
+    h = pd.DataFrame(history)
+    if len(h) == 0:
+        raise ValueError("convergence() needs at least one epoch of history")
+    last = int(h["epoch"].iloc[-1])
+    w = window_epochs(last)
+    untrained, fit = float(h["tsr_untrained"].iloc[-1]), float(h["tsr_fit"].iloc[-1])
+    by_epoch = {}
+    if "train_tsr" in h:
+        evaluated = h.dropna(subset=["train_tsr"])
+        by_epoch = dict(zip(evaluated["epoch"].astype(int), evaluated["train_tsr"].astype(float)))
+    by_epoch[0] = untrained  # before the first step the risk is taken as its untrained value
+    end, start = by_epoch.get(last, math.nan), by_epoch.get(last - w, math.nan)
+    gap = untrained - fit
+    if not gap > 0:  # a loss whose minimum is at equal logits: no progress can be measured
+        progress = change = math.nan
+    else:
+        progress, change = (untrained - end) / gap, (start - end) / gap
+    at_untrained = not progress >= UNTRAINED_MAX
+    converged = bool(progress >= PROGRESS_MIN and abs(change) <= CHANGE_MAX)
+    return {"train_tsr": end, "tsr_untrained": untrained, "tsr_fit": fit, "train_progress": progress,
+            "train_last_change": change, "window_epochs": w, "at_untrained": bool(at_untrained),
+            "converged": converged}
+
+
 class Trainer:
     """One (method, trial) run: model, optimiser, generators and history."""
 
@@ -121,6 +227,7 @@ class Trainer:
         self.aug_gen = torch.Generator(device=self.device).manual_seed(seed + 2)
         self.epoch = 0
         self.history: list[dict] = []
+        self.tsr_untrained, self.tsr_fit = reference_risks(self.method, data.data.n_classes)
 
     def _autocast(self):
         if self.cfg.amp:
@@ -208,9 +315,12 @@ class Trainer:
         t0 = time.perf_counter()
         test = self.evaluate("test", self.method.has_rlogit)
         row.update({f"test_{k}": v for k, v in test.items()})
-        if self.method.has_rlogit:
-            train = self.evaluate("train", True)
-            row.update({f"train_{k}": train[k] for k in _RLOGIT_KEYS})
+        # The training set is evaluated where the diagnostic reads it (the
+        # last w + 1 epochs) and, for LSLR, every epoch for its R-logit metrics.
+        if self.method.has_rlogit or row["epoch"] >= self.cfg.epochs - window_epochs(self.cfg.epochs):
+            train = self.evaluate("train", self.method.has_rlogit)
+            row.update({f"train_{k}": v for k, v in train.items()})
+        row.update(tsr_untrained=self.tsr_untrained, tsr_fit=self.tsr_fit)
         row["eval_time"] = time.perf_counter() - t0
         self.epoch += 1
         self.history.append(row)

@@ -392,7 +392,7 @@ def exact_fig4(ctx, sec) -> Section:
     path = _need(folder / "fig4_exact_b0_4.csv", "lsis-robust theory-figures --only fig4")
     df = _csv(path, ["method"], numeric=["y_c", "x_c1", "x_c2", "sob"])
     prov_lines, prov = _provenance(folder / "fig4_exact_b0_4.provenance.json", "lsis-robust theory-figures")
-    b1, b2 = 0.0, 4.0
+    b2 = 4.0  # the exact grid's beta is (0, 4): its slope on x_c2
     out_side = []
     for method, g in df.groupby("method"):
         # The anomalous edge: the grid end where y_c * beta'x_c is most negative.
