@@ -15,16 +15,16 @@ class Step(NamedTuple):
 
 
 # The order runs the cheap exact results first and the report last, when every output it reads exists.
-# Expected durations are placeholders from the measurements in issue 13 and the committed provenance (2 busy
-# cores): the lead replaces them with the times measured after the speed work lands.
+# Expected durations: single runs on 2 shared cores, 2026-12-01 (the README's Performance section; quick times
+# from `reproduce --quick` on a fresh clone, nn --quick from a quieter run).
 STEPS = [
     Step("are", [], 1, 1),
-    Step("theory-figures", [], 50, 50),
-    Step("efficiency", [], 70, 30),
-    Step("robustness", [], 220, 50),
-    Step("realdata", [], 62, 20),
-    Step("nn", [], 364, 130),
-    Step("report", [], 10, 10),
+    Step("theory-figures", [], 30, 30),
+    Step("efficiency", [], 48, 2),
+    Step("robustness", [], 164, 3),
+    Step("realdata", [], 20, 5),
+    Step("nn", [], 441, 80),
+    Step("report", [], 1, 1),
 ]
 
 
