@@ -20,6 +20,9 @@ SLOW=(
   'bench_theory\.ExactFig4Grid\.'
   'bench_nn\.DigitsTTR\.'
   'bench_studies\.FullEstimatorStudies\.'
+  'bench_studies\.RobustnessCommand\.time_robustness_command\(.default'
+  'bench_theory\.TheoryFiguresFig4Command\.'
+  'bench_estimators\.Shapes\.time_fit\(.*, 100000, '
 )
 slow_regex=$(IFS='|'; echo "${SLOW[*]}")
 # forkserver, not the configured spawn: CI has no GPU, and forking one interpreter that has the suite imported
