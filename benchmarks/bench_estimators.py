@@ -1,19 +1,18 @@
-"""RobustLogisticRegression: fit time and memory per loss and size, and agreement with R's robustbase.
+"""RobustLogisticRegression: fit time and memory per loss and size, agreement with R's robustbase, and how often
+the default starts miss the lowest minimum.
 
 ``d`` counts the coefficients including the intercept: the estimator gets the
 d - 1 covariates of :func:`common.logistic_data` and fits the intercept itself.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import warnings
 
 import numpy as np
 
 from lsis_robust import RobustLogisticRegression
 
-from .common import REPO_ROOT, Benchmark, logistic_data, robustbase_data, robustbase_refs
+from .common import Benchmark, logistic_data, robustbase_data, robustbase_refs
 
 # One setting per loss: alpha = 0.4 is the best MLSLR level of Table II, c = 0.5 robustbase's default constant.
 LOSSES = {"lr": {}, "lslr": {"alpha": 0.4}, "mlslr": {"alpha": 0.4}, "lsqlr": {}, "by": {"c": 0.5}, "ch": {"c": 0.5}}
@@ -47,17 +46,8 @@ class FitMemory(_FitSetup):
         self.estimator.fit(self.X, self.y)
 
 
-@functools.lru_cache(maxsize=None)
-def _bench_foundation():
-    """scripts/bench_foundation.py, the one home of the shapes (asv has no R: robustbase's times are its)."""
-    spec = importlib.util.spec_from_file_location("bench_foundation", REPO_ROOT / "scripts" / "bench_foundation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Shapes(Benchmark):
-    """CH and BY fits (defaults) on the shapes of ``scripts/bench_foundation.py``, which times robustbase on them.
+    """CH and BY fits (defaults) on the shapes of ``lsis_robust.bench.foundation``, which times robustbase on them.
 
     ``d`` counts the covariates; the intercept is fitted besides.
     """
@@ -68,12 +58,37 @@ class Shapes(Benchmark):
     repeat = (1, 5, 30.0)
 
     def setup(self, loss, sample, n, d):
-        self.X, self.y = _bench_foundation().shape_sample(sample, n, d)
+        # Imported here, not at the top: asv's history runs this file against old commits, which lack the module,
+        # and a failed import at the top would take the other benchmarks of this file with it.
+        from lsis_robust.bench.foundation import shape_sample
+
+        self.X, self.y = shape_sample(sample, n, d)
 
     def time_fit(self, loss, sample, n, d):
         with warnings.catch_warnings():  # a contaminated shape may warn; what is timed is the fit
             warnings.simplefilter("ignore")
             RobustLogisticRegression(loss=loss).fit(self.X, self.y)
+
+
+class StartsMiss(Benchmark):
+    """How many of 300 seeded contaminated samples the default starts miss the lowest minimum on.
+
+    ``python -m lsis_robust.bench.starts`` with its defaults (seed 7, 30 extra random starts for the reference fit),
+    one loss at a time: a start strategy or solver change that finds fewer global minima shows up as a regression.
+    """
+
+    params = [["ch", "by", "mlslr:alpha=0.4"]]
+    param_names = ["loss"]
+    timeout = 600
+
+    def track_default_starts_miss(self, loss):
+        from lsis_robust.bench.starts import count_misses  # see Shapes.setup
+        from lsis_robust.losses import parse_loss_spec
+
+        misses, _ = count_misses({loss: parse_loss_spec(loss)})
+        return misses[loss]
+
+    track_default_starts_miss.unit = "samples"
 
 
 class Robustbase(Benchmark):

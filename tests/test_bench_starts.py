@@ -1,26 +1,15 @@
-"""scripts/bench_starts.py: it runs, and its reference fit (defaults plus random starts) is never worse."""
-import importlib.util
+"""lsis_robust.bench.starts: it runs, and its reference fit (defaults plus random starts) is never worse."""
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lsis_robust._multistart import fit_batch
+from lsis_robust.bench import starts as bench
 from lsis_robust.losses import get_loss
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_starts.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("bench_starts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_reports_the_misses_that_the_fits_give(capsys):
-    bench = _module()
     assert bench.main(["--samples", "6", "--random", "3", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     # the same samples and fits, counted here
@@ -44,11 +33,10 @@ def test_reports_the_misses_that_the_fits_give(capsys):
 
 def test_bad_loss_spec_is_a_usage_error():
     with pytest.raises(SystemExit):
-        _module().main(["--losses", "nope"])
+        bench.main(["--losses", "nope"])
 
 
 def test_contaminated_samples_are_reproducible_and_binary():
-    bench = _module()
     a, b = bench.contaminated_sample(np.random.default_rng(5)), bench.contaminated_sample(np.random.default_rng(5))
     np.testing.assert_array_equal(a.X, b.X)
     assert set(np.unique(a.y)) <= {0, 1} and a.contaminated.any()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Check the deep-network benchmark on a GPU against the CPU in float64, and time it.
 
 1. Losses: the 20 methods' values and gradients on the device (float32)
@@ -17,7 +16,7 @@ results/nn); with ``--cpu`` (the test mode, tiny sizes) the files are named
 ``gpu_check_cpu.*`` so that a GPU record is never overwritten.  Exit status 1
 if a check fails.  Takes about 2-4 minutes on one H100:
 
-    .venv/bin/python scripts/gpu_check.py [--epochs 3] [--compile] [--data-dir DIR]
+    python -m lsis_robust.bench.gpu_check [--epochs 3] [--compile] [--data-dir DIR]
 """
 from __future__ import annotations
 
@@ -31,13 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lsis_robust.nn import data as D  # noqa: E402
-from lsis_robust.nn.methods import PAPER_METHODS, parse_method  # noqa: E402
-from lsis_robust.nn.models import ResNet18  # noqa: E402
-from lsis_robust.nn.train import TrainConfig, Trainer  # noqa: E402
-from lsis_robust.reporting import atomic_write_text, git_commit  # noqa: E402
+from ..nn import data as D
+from ..nn.methods import PAPER_METHODS, parse_method
+from ..nn.models import ResNet18
+from ..nn.train import TrainConfig, Trainer
+from ..reporting import atomic_write_text, git_commit
 
 LOSS_RTOL = 1e-5   # float32 against float64 on O(1) losses and gradients
 STEP_RTOL = 2e-3   # relative error of a float32 ResNet-18 update (cuDNN/BN reductions in float32)
