@@ -1,5 +1,4 @@
-"""RobustLogisticRegression: fit time and memory per loss and size, agreement with R's robustbase, and how often
-the default starts miss the lowest minimum.
+"""RobustLogisticRegression: fit time and memory per loss and size, and agreement with R's robustbase.
 
 ``d`` counts the coefficients including the intercept: the estimator gets the
 d - 1 covariates of :func:`common.logistic_data` and fits the intercept itself.
@@ -68,27 +67,6 @@ class Shapes(Benchmark):
         with warnings.catch_warnings():  # a contaminated shape may warn; what is timed is the fit
             warnings.simplefilter("ignore")
             RobustLogisticRegression(loss=loss).fit(self.X, self.y)
-
-
-class StartsMiss(Benchmark):
-    """How many of 300 seeded contaminated samples the default starts miss the lowest minimum on.
-
-    ``python -m lsis_robust.bench.starts`` with its defaults (seed 7, 30 extra random starts for the reference fit),
-    one loss at a time: a start strategy or solver change that finds fewer global minima shows up as a regression.
-    """
-
-    params = [["ch", "by", "mlslr:alpha=0.4"]]
-    param_names = ["loss"]
-    timeout = 600
-
-    def track_default_starts_miss(self, loss):
-        from lsis_robust.bench.starts import count_misses  # see Shapes.setup
-        from lsis_robust.losses import parse_loss_spec
-
-        misses, _ = count_misses({loss: parse_loss_spec(loss)})
-        return misses[loss]
-
-    track_default_starts_miss.unit = "samples"
 
 
 class Robustbase(Benchmark):

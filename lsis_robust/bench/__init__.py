@@ -5,7 +5,7 @@ Run as ``python -m lsis_robust.bench.NAME [options]`` (``--help`` lists the opti
 - ``foundation``: CH and BY fits against R's robustbase on 36 data shapes, the LR fit against statsmodels,
   peak memory (the asv twin is ``benchmarks/bench_estimators.py::Shapes``);
 - ``starts``: how often the estimator's default starts miss the lowest minimum on contaminated samples (the
-  asv twin is ``benchmarks/bench_estimators.py::StartsMiss``);
+  asv twin is ``benchmarks/bench_starts.py::StartsMiss``);
 - ``studies``: the full studies' speed, estimator and paper protocols;
 - ``commands``: the README's speed table, timing the commands users run with their defaults;
 - ``gpu_check``: the deep-net benchmark on a GPU against the CPU in float64, and its epoch time;

@@ -7,8 +7,8 @@ contamination at 2-20%), the default fit (``fit_batch`` with the estimator's
 starts) is compared with a fit that adds ``--random`` random starts around the
 ML fit.  A miss is a default objective above that reference by more than
 1e-9.  This is the price side of the start strategy: run it before and after
-changing the starts or the solver.  The asv suite tracks the same count on fewer samples
-(``benchmarks/bench_estimators.py::StartsMiss``).
+changing the starts or the solver.  The asv suite tracks the same count, with
+the same defaults, per loss (``benchmarks/bench_starts.py::StartsMiss``).
 
 Usage: python -m lsis_robust.bench.starts [--samples 300] [--random 30] [--seed 7] [--losses ch by mlslr:alpha=0.4]
 """
