@@ -70,8 +70,8 @@ def test_missing_or_failing_r_is_reported_not_raised(bench, monkeypatch):
     monkeypatch.setattr(bench.shutil, "which", lambda name: None)
     assert bench.robustbase_seconds(X, y, 1) == (None, "Rscript not found (apt-get install r-cran-robustbase)")
     monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/Rscript")
-    monkeypatch.setattr(bench.subprocess, "run",
-                        lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "there is no package called 'robustbase'"))
+    failed = subprocess.CompletedProcess([], 1, "", "there is no package called 'robustbase'")
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: failed)
     seconds, why = bench.robustbase_seconds(X, y, 1)
     assert seconds is None and "robustbase" in why
 

@@ -148,7 +148,8 @@ def publish(html_dir: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.asv_publish", description=__doc__.split("\n\n")[0])
     parser.add_argument("--html-dir", type=Path, help="output folder (default: html_dir of asv.conf.json)")
     args = parser.parse_args(argv)
     try:

@@ -47,7 +47,9 @@ def _changed_tables(clone: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.commands", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     args = parser.parse_args(argv)
     lines = ["| command (defaults) | wall s | target s | met |", "|---|---|---|---|"]

@@ -104,8 +104,8 @@ def robustbase_seconds(X, y, repeats):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.csv"
         pd.DataFrame({**{f"x{j + 1}": X[:, j] for j in range(X.shape[1])}, "y": y}).to_csv(path, index=False)
-        out = subprocess.run(["Rscript", str(repository_path("scripts", "bench_robustbase.R")), str(path), str(repeats)],
-                             capture_output=True, text=True)
+        script = repository_path("scripts", "bench_robustbase.R")
+        out = subprocess.run(["Rscript", str(script), str(path), str(repeats)], capture_output=True, text=True)
     if out.returncode != 0:
         return None, f"Rscript failed: {out.stderr.strip()[-300:]}"
     values = dict(line.split() for line in out.stdout.strip().splitlines())
@@ -173,7 +173,9 @@ def foundation_rows(repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.foundation", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int_at_least(1), default=5,
                         help="timed fits per shape and loss (after a warm-up)")
     parser.add_argument("--r-repeats", type=int_at_least(1), default=3, help="timed robustbase fits per shape")

@@ -22,9 +22,9 @@ import warnings
 import numpy as np
 
 from .._multistart import fit_batch
+from .._validation import int_at_least
 from ..contamination import (AdversarialFlip, LabelFlip, LeverageOutliers, PointMass, sample_mvn_logistic,
                              sample_nominal)
-from .._validation import int_at_least
 from ..losses import parse_loss_spec
 
 # A default fit misses when its objective lies above the reference's by more than this (rounding level).
@@ -80,7 +80,9 @@ def count_misses(losses, n_samples=N_SAMPLES, n_random=N_RANDOM, seed=SEED):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.starts", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int_at_least(1), default=N_SAMPLES)
     parser.add_argument("--random", type=int_at_least(1), default=N_RANDOM,
                         help="random starts added for the reference fit")

@@ -67,7 +67,9 @@ def _paper(device, full, n_jobs):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.studies", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--which", choices=("estimator", "paper", "all"), default="all")
     ap.add_argument("--n-jobs", type=int_at_least(1), default=2)
     ap.add_argument("--device", default=None)
