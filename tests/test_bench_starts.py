@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lsis_robust._multistart import fit_batch
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_starts.py"
 
