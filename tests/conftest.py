@@ -1,12 +1,10 @@
 import os
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import torch
 
 from lsis_robust import RobustLogisticRegression
 from lsis_robust.compare import run_compare
-from lsis_robust.registry import get_loss
 from lsis_robust.studies._adam import _numpy_fns, adam_fit
 from lsis_robust.theory import kink_margins
 from lsis_robust.user_loss import CHECK_MARGINS, TAIL_MARGINS, LossValidationError, as_margin_loss
