@@ -102,6 +102,14 @@ def test_a_builtin_style_class_registers_as_is_through_the_public_api():
         register_loss("softplus_fn", validate=False)(lambda m: np.logaddexp(0, -m))
     for builtin in losses.BUILTIN_LOSSES:
         assert type(get_loss(builtin.name)) is builtin
+    # The estimator finds it by name like a built-in: softplus(-s m)/s at s = 1 is LR's loss.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2))
+    y = (X @ [1.0, -2.0] + rng.logistic(size=200) > 0).astype(int)
+    fits = [lsis_robust.RobustLogisticRegression(loss=loss).fit(X, y)
+            for loss in ("softplus2", parse_loss_spec("softplus2:s=1"), "lr")]
+    assert fits[0].converged_ and repr(fits[0].loss_) == "Softplus2(s=2.0)"
+    np.testing.assert_allclose(fits[1].coef_, fits[2].coef_, rtol=1e-8)
 
 
 def _imports(path):
