@@ -50,7 +50,7 @@ class PaperProtocolRate(Benchmark):
         import numpy as np
 
         from lsis_robust.contamination import sample_nominal
-        from lsis_robust.losses import parse_loss_spec
+        from lsis_robust.registry import parse_loss_spec
         from lsis_robust.studies._adam import adam_fit
 
         s = sample_nominal(10_000, [0.0, 4.0], rng=0)

@@ -7,7 +7,7 @@ import pytest
 
 from lsis_robust._multistart import fit_batch
 from lsis_robust.bench import starts as bench
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 
 
 def test_reports_the_misses_that_the_fits_give(capsys):

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from lsis_robust import RobustLogisticRegression
 from lsis_robust._linear_loss import LinearMarginLoss
 from lsis_robust.datasets import load_breast_cancer, load_foodstamp, load_leukemia, load_vaso
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 
 from results.robustbase_refs import REFS
 

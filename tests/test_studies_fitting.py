@@ -7,7 +7,7 @@ import torch
 
 from lsis_robust.contamination import sample_nominal
 from lsis_robust.estimators import RobustLogisticRegression
-from lsis_robust.losses import parse_loss_spec
+from lsis_robust.registry import parse_loss_spec
 from lsis_robust.studies._adam import adam_fit, torch_loss_functions
 from lsis_robust._multistart import fit_batch
 

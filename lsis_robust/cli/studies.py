@@ -6,7 +6,7 @@ import sys
 
 from .._validation import UsageError, arg_type, check_device, check_list, check_out_dir, float_in, int_at_least, \
     parse_floats, parse_ints, parse_vector, split_list
-from ..losses import split_loss_specs
+from ..registry import split_loss_specs
 
 
 def _betas(text):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..losses import parse_loss_spec
+from ..registry import parse_loss_spec
 
 __all__ = ["DEFAULT_METHODS", "PAPER_METHODS", "TABLE1_BETAS", "PROTOCOLS", "resolve_methods", "check_protocol",
            "check_betas", "check_int", "predict_pm", "method_label", "loss_source_digest"]

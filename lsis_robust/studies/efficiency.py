@@ -56,7 +56,8 @@ def efficiency_task(params, ss):
     Each array has the methods (in ``params["methods"]`` order) along its first axis.
     """
     from .._multistart import fit_batch, fit_batch_losses
-    from ..losses import LR, parse_loss_spec
+    from ..losses import LR
+    from ..registry import parse_loss_spec
 
     beta = np.asarray(params["beta"], dtype=np.float64)
     losses = [parse_loss_spec(spec) for spec in params["methods"]]

@@ -62,7 +62,7 @@ def _fit_tasks(tasks, ss):
     Under the estimator protocol the methods share their loss-free starts (fit_batch_losses); each result
     is the one its task gives alone.
     """
-    from ..losses import parse_loss_spec
+    from ..registry import parse_loss_spec
 
     params = tasks[0]
     beta = np.asarray(params["beta"], dtype=np.float64)

@@ -21,7 +21,8 @@ import numpy as np
 from scipy.special import expit
 
 from .. import paper as _paper
-from ..losses import LR, LSQLR, MLSLR, MarginLoss, _real_scalar, get_loss, parse_loss_spec
+from ..losses import LR, LSQLR, MLSLR, MarginLoss, _real_scalar
+from ..registry import get_loss, parse_loss_spec
 from .design import GaussianDesign, expect, nominal_design
 
 __all__ = [
