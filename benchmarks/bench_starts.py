@@ -6,7 +6,7 @@ The bounded losses have several local minima once the data are contaminated; the
 from __future__ import annotations
 
 from lsis_robust.bench.starts import count_misses
-from lsis_robust.losses import parse_loss_spec
+from lsis_robust.registry import parse_loss_spec
 
 from .common import Benchmark
 
