@@ -14,8 +14,8 @@ The kinds of value, one rule each:
 
 * real scalars (:func:`check_real`): Python or numpy reals and 0-d real arrays; bools, strings, None and
   arrays with entries are refused (a bool is an ``int`` to Python, never a number here);
-* sizes and counts (:func:`check_size`) and seeds (:func:`check_seed`): integers (numpy ones included) from
-  a minimum on, never a float such as 3.0;
+* sizes and counts (:func:`check_size`), seeds (:func:`check_seed`) and worker counts (:func:`check_n_jobs`):
+  integers (numpy ones included) from a minimum on, never a float such as 3.0;
 * rates (:func:`check_rate`): contamination shares in [0, 1);
 * flags (:func:`check_bool`) and options (:func:`check_option`, one of a fixed set);
 * vectors (:func:`check_vector`, :func:`check_beta`, :func:`check_betas`): finite 1-d float arrays;
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["UsageError", "check_real", "check_size", "check_seed", "check_rate", "check_bool", "check_option",
+__all__ = ["UsageError", "check_real", "check_size", "check_seed", "check_n_jobs", "check_rate", "check_bool", "check_option",
            "check_vector", "check_beta", "check_betas", "check_alpha", "C_RANGE", "check_c", "check_device",
            "check_list", "split_list", "parse_floats", "parse_vector", "parse_ints", "check_out_dir", "arg_type",
            "int_at_least", "float_in", "UniqueList"]
@@ -105,18 +105,31 @@ def check_real(value, name, low=None, high=None, *, low_open=False, high_open=Fa
     return value
 
 
-def check_size(value, name="n", minimum=2) -> int:
-    """A size or count: a Python or numpy integer >= ``minimum`` (never a bool or a float such as 3.0)."""
+def check_size(value, name="n", minimum=2, why=None) -> int:
+    """A size or count: a Python or numpy integer >= ``minimum`` (never a bool or a float such as 3.0).
+
+    ``why`` is added to the message of a value below the minimum.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be {_int_rule(minimum)}, got {_kind(value)}")
     if value < minimum:
-        raise _refuse(name, value, _int_rule(minimum))
+        raise _refuse(name, value, _int_rule(minimum), why)
     return int(value)
 
 
 def check_seed(value, name="seed") -> int:
     """A master seed: an integer >= 0 (numpy's SeedSequence takes any size)."""
     return check_size(value, name, minimum=0)
+
+
+def check_n_jobs(value, name="n_jobs") -> int:
+    """A worker count: an integer >= 1, or -1 for every usable core (joblib's convention)."""
+    rule = "an integer >= 1, or -1 for every usable core"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {rule}, got {_kind(value)}")
+    if value != -1 and value < 1:
+        raise _refuse(name, value, rule)
+    return int(value)
 
 
 def check_rate(value, name="eps") -> float:
