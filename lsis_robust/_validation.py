@@ -37,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["UsageError", "check_real", "check_size", "check_seed", "check_n_jobs", "check_rate", "check_bool", "check_option",
-           "check_vector", "check_beta", "check_betas", "check_alpha", "C_RANGE", "check_c", "check_device",
-           "check_list", "split_list", "parse_floats", "parse_vector", "parse_ints", "check_out_dir", "arg_type",
-           "int_at_least", "float_in", "UniqueList"]
+__all__ = ["UsageError", "check_real", "check_size", "check_seed", "check_n_jobs", "check_rate", "check_bool",
+           "check_option", "check_vector", "check_beta", "check_betas", "check_alpha", "C_RANGE", "check_c",
+           "check_device", "check_list", "split_list", "parse_floats", "parse_vector", "parse_ints", "check_out_dir",
+           "arg_type", "int_at_least", "float_in", "UniqueList"]
 
 
 class UsageError(ValueError):
