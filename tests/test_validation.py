@@ -269,3 +269,12 @@ def test_the_estimator_and_the_losses_refuse_alpha_and_c_alike():
         rule = check_alpha if name == "alpha" else check_c
         expected = _error(lambda: rule(value))
         assert _error(lambda: RobustLogisticRegression(loss=loss, **params).fit(X, y)) == expected
+
+
+# ------------------------------------------------------------------ the estimator: scikit-learn's constraints
+
+def test_the_estimator_declares_its_constraints_as_scikit_learn_checks_them():
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    assert set(RobustLogisticRegression._parameter_constraints) == set(RobustLogisticRegression().get_params())
+    check_param_validation("RobustLogisticRegression", RobustLogisticRegression())
