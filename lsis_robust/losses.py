@@ -22,6 +22,9 @@ import math
 import numpy as np
 from scipy.special import erfc
 
+from ._validation import check_alpha as validate_alpha  # the rule's public name, kept for users
+from ._validation import check_c as _validate_c
+
 __all__ = [
     "MarginLoss",
     "LR",
@@ -33,43 +36,6 @@ __all__ = [
     "BUILTIN_LOSSES",
     "validate_alpha",
 ]
-
-
-def _real_scalar(value, name: str) -> float:
-    """A Python/numpy real number or 0-d real array as a float (-0.0 becomes 0.0); TypeError otherwise."""
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        what = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
-        raise TypeError(f"{name} must be a real number, got {what}")
-    return float(value) + 0.0
-
-
-def validate_alpha(alpha, n_classes: int = 2) -> float:
-    """Check a smoothing level against Theorem 1: [0, 1) or (1, K/(K-1)]."""
-    alpha = _real_scalar(alpha, "alpha")
-    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    upper = n_classes / (n_classes - 1)
-    if not math.isfinite(alpha) or alpha < 0 or alpha == 1 or alpha > upper:
-        raise ValueError(
-            f"alpha={alpha!r} is outside the valid range [0, 1) or (1, {upper:g}] "
-            f"for K={n_classes} classes (Theorem 1; alpha=1 makes the smoothed "
-            "distribution uniform and the model unidentifiable)"
-        )
-    return alpha
-
-
-# The BY/CH closed forms are checked against high-precision references for c in this range
-# (tests/test_losses_finite.py); BY's eta subtracts terms of size 1/c, so a smaller c loses digits.
-C_RANGE = (1e-3, 1e3)
-
-
-def _validate_c(c) -> float:
-    c = _real_scalar(c, "c")
-    if not C_RANGE[0] <= c <= C_RANGE[1]:
-        raise ValueError(f"c={c!r} is invalid: the tuning constant c must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}]")
-    return c
 
 
 _LOG2 = math.log(2.0)

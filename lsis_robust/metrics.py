@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 
-from .losses import validate_alpha
+from ._validation import check_alpha as validate_alpha
 
 __all__ = [
     "predict_labels",

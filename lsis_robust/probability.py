@@ -16,7 +16,8 @@ import math
 import numpy as np
 from scipy.special import logsumexp, softmax, xlogy
 
-from .losses import validate_alpha
+from ._validation import check_alpha as validate_alpha
+from ._validation import check_real
 
 __all__ = [
     "smooth",
@@ -51,8 +52,7 @@ def _as_vectors(a, name: str) -> np.ndarray:
 
 
 def _smoothing_level(alpha, K: int, *, allow_one: bool) -> float:
-    if allow_one and isinstance(alpha, (int, float, np.integer, np.floating)) and not isinstance(alpha, bool) \
-            and float(alpha) == 1.0:
+    if allow_one and check_real(alpha, "alpha", finite=False) == 1.0:
         return 1.0
     return validate_alpha(alpha, K)
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..losses import validate_alpha
+from .._validation import check_alpha as validate_alpha
 from . import losses as L
 
 __all__ = ["Method", "parse_method", "parse_methods", "PAPER_METHODS", "ALPHAS_LOW", "ALPHAS_HIGH"]

@@ -21,10 +21,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from .._validation import check_betas, check_option, check_real, check_size
 from ..contamination import sample_nominal
 from ._grid import Task, run_grid
-from .common import DEFAULT_METHODS, TABLE1_BETAS, check_betas, check_int, check_protocol, loss_source_digest, \
-    predict_pm, resolve_methods
+from .common import DEFAULT_METHODS, PROTOCOLS, TABLE1_BETAS, loss_source_digest, predict_pm, resolve_methods
 
 __all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency", "DEFAULT_SIZES"]
 
@@ -91,15 +91,14 @@ def efficiency_task(params, ss):
 def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
                     protocol="estimator", n_starts=30, start_scale=1.0, device=None):
     """The validated task list of the efficiency study."""
-    check_protocol(protocol)
+    check_option(protocol, "protocol", PROTOCOLS)
     betas = check_betas(betas)
-    sizes = [check_int(n, "n", 2) for n in sizes]
+    sizes = [check_size(n, "n", 2) for n in sizes]
     if not sizes:
         raise ValueError("the list of sample sizes is empty")
     losses = resolve_methods(methods)
-    check_int(n_trials, "n_trials", 1), check_int(m, "m", 1), check_int(n_starts, "n_starts", 1)
-    if not np.isfinite(start_scale) or start_scale < 0:
-        raise ValueError(f"start_scale={start_scale!r} must be a finite number >= 0")
+    check_size(n_trials, "n_trials", 1), check_size(m, "m", 1), check_size(n_starts, "n_starts", 1)
+    check_real(start_scale, "start_scale", 0.0)
     return [Task(key=(list(b), n), params=dict(beta=list(b), n=n, methods=list(losses), n_trials=n_trials, m=m,
                                                 protocol=protocol, n_starts=n_starts, start_scale=float(start_scale),
                                                 device=device,

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._validation import check_real
 from ._grid import Task, run_grid
 from .common import DEFAULT_METHODS, loss_source_digest, predict_pm, resolve_methods
 
@@ -140,8 +141,7 @@ def run_realdata(datasets=REALDATA_SETS, methods=DEFAULT_METHODS, progress=True,
 
     The tables are identical for any ``n_jobs`` and ``backend``.
     """
-    if not 0 < downweight_below <= 1:
-        raise ValueError(f"downweight_below={downweight_below!r} must lie in (0, 1]")
+    check_real(downweight_below, "downweight_below", 0.0, 1.0, low_open=True)
     tasks = realdata_grid(datasets, methods)
     methods = list(resolve_methods(methods))
     t0 = time.perf_counter()

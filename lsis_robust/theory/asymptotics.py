@@ -21,7 +21,8 @@ import numpy as np
 from scipy.special import expit
 
 from .. import paper as _paper
-from ..losses import LR, LSQLR, MLSLR, MarginLoss, _real_scalar
+from .._validation import check_real
+from ..losses import LR, LSQLR, MLSLR, MarginLoss
 from ..registry import get_loss, parse_loss_spec
 from .design import GaussianDesign, expect, nominal_design
 
@@ -275,7 +276,7 @@ def are_table(betas=None, alphas=TABLE1_ALPHAS, extra_losses=("by", "ch"), desig
 
     design = _check_design(design)
     betas = TABLE1_BETAS if betas is None else betas
-    alphas = tuple(_real_scalar(a, "alpha") for a in alphas)
+    alphas = tuple(check_real(a, "alpha", finite=False) for a in alphas)
     for a in alphas:
         if not 0 <= a < 1:
             raise ValueError(f"Table I alphas must lie in [0, 1), got {a}")
