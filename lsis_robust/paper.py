@@ -19,16 +19,20 @@ columns the corresponding result CSV uses as keys, so a report can join them.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["PrintedTable", "TABLE1_ARE", "TABLES", "table", "LR_LSQLR_TTR", "N_CLASSES",
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PrintedTable", "TABLE1_ARE", "table", "LR_LSQLR_TTR", "N_CLASSES",
            "TABLE1_BETAS", "TABLE1_ALPHAS", "TABLE1_ROWS", "TABLE1_COLUMNS", "ALPHAS_LOW", "ALPHAS_HIGH",
            "PAPER_METHODS", "ROBUST_BASELINES", "DEFAULT_METHODS", "NN_METHODS", "METHOD_COLORS",
-           "NEW_METHOD_COLOR", "EFFICIENCY_SIZES", "ROBUSTNESS_BETAS", "ROBUSTNESS_XC2", "REALDATA_SETS", "QUICK",
-           "NN_DEFAULTS", "NN_QUICK", "COMPARE_BASELINES", "COMPARE_SETTINGS"]
+           "NEW_METHOD_COLOR", "EFFICIENCY_SIZES", "ROBUSTNESS_BETAS", "ROBUSTNESS_XC2", "REALDATA_SETS",
+           "STUDY_SETTINGS", "NN_DEFAULTS", "NN_QUICK", "COMPARE_BASELINES", "COMPARE_SETTINGS"]
 
 N_CLASSES = 10  # CIFAR-10, the dataset of Tables II-V
 
@@ -68,19 +72,29 @@ NEW_METHOD_COLOR = "darkorange"  # the new loss of `lsis-robust compare`, drawn 
 
 # ---- Grids of the commands: defaults and --quick presets --------------------------------------------------
 # The full grids: efficiency sample sizes, robustness betas and contamination points x_c2 = -10, -9.9, ..., 10.
+# Fig. 4 shows beta_1 = 0 with growing beta_2; the anomalous-point effect grows with beta_2.
 EFFICIENCY_SIZES = (25, 50, 100, 200, 400, 800)
 ROBUSTNESS_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
 ROBUSTNESS_XC2 = tuple(np.round(np.arange(-100, 101) / 10, 1))
 REALDATA_SETS = ("vaso", "foodstamp", "leukemia", "breast_cancer")
 
-# What `lsis-robust STUDY --quick` runs instead of the full grid (seconds instead of minutes).
+# What `lsis-robust STUDY` runs: the full grid, or with --quick a reduced one (seconds instead of minutes).
 _QUICK_METHODS = ["lr", "mlslr:alpha=0.8", "lsqlr"]
-QUICK = {
-    "efficiency": {"betas": [(0.0, 1.0), (0.0, 4.0)], "sizes": [50, 200], "methods": _QUICK_METHODS,
-                   "n_trials": 10, "m": 2000},
-    "robustness": {"betas": [(0.0, 4.0)], "methods": _QUICK_METHODS,
-                   "xc2": list(np.round(np.arange(-10, 10.01, 1.0), 1)), "n": 2000, "m": 2000},
-    "realdata": {"datasets": ["vaso", "leukemia"], "methods": ["lr", "mlslr:alpha=0.8", "ch"]},
+STUDY_SETTINGS = {
+    "full": {
+        "efficiency": {"betas": TABLE1_BETAS, "sizes": list(EFFICIENCY_SIZES), "methods": DEFAULT_METHODS,
+                       "n_trials": 100, "m": 10_000},
+        "robustness": {"betas": ROBUSTNESS_BETAS, "methods": DEFAULT_METHODS, "xc2": ROBUSTNESS_XC2, "n": 10_000,
+                       "m": 10_000},
+        "realdata": {"datasets": list(REALDATA_SETS), "methods": DEFAULT_METHODS},
+    },
+    "quick": {
+        "efficiency": {"betas": [(0.0, 1.0), (0.0, 4.0)], "sizes": [50, 200], "methods": _QUICK_METHODS,
+                       "n_trials": 10, "m": 2000},
+        "robustness": {"betas": [(0.0, 4.0)], "methods": _QUICK_METHODS,
+                       "xc2": list(np.round(np.arange(-10, 10.01, 1.0), 1)), "n": 2000, "m": 2000},
+        "realdata": {"datasets": ["vaso", "leukemia"], "methods": ["lr", "mlslr:alpha=0.8", "ch"]},
+    },
 }
 
 # `lsis-robust nn`: (model, epochs, trials, learning rate) per dataset, and the --quick (epochs, trials).  The
@@ -198,35 +212,42 @@ _SETUP = "CIFAR-10 (K = 10), ResNet-18, 150 epochs of Nesterov SGD without weigh
 _MSOR = ("MSoR (eq. 30): the extraction garbles the normalisation; lsis_robust.metrics documents its reading "
          "(the mean residual over out-of-range entries), so MSoR magnitudes are compared by ordering only.")
 
-TABLES: dict[str, PrintedTable] = {
-    "Table I": PrintedTable(
-        "Table I", "Table I (Section III-B1)",
-        "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
-        "Asymptotic relative efficiency of MLSLR and LSQLR against LR", 4,
-        pd.DataFrame([dict(beta=b, method=m, value=float(TABLE1_ARE[i, j]))
-                      for i, b in enumerate(TABLE1_ROWS) for j, m in enumerate(TABLE1_COLUMNS)])),
-    "Table II": PrintedTable(
-        "Table II", "Table II (Section IV)", "TSR and TTR as defined in Section IV; labelling by arg max",
-        f"Mean and std of TSR and TTR for LSLR and MLSLR, alpha in [0, 1); {_SETUP}", 4,
-        pd.DataFrame(_pairs(_TABLE2, TABLE1_ALPHAS)), (_BOLD,)),
-    "Table III": PrintedTable(
-        "Table III", "Table III (Section IV)", "OPDER (28), OPER (29), MSoR (30) of the R-logit model (10)",
-        f"OPDER, OPER and MSoR of LSLR's R-logit model at the epoch of minimum TSR, alpha in [0, 1); {_SETUP}", 4,
-        pd.DataFrame(_lslr(_TABLE3, TABLE1_ALPHAS)), (_MSOR,)),
-    "Table IV": PrintedTable(
-        "Table IV", "Table IV (Appendix D)", "as Table II; LSLR labels by arg min for alpha > 1 (Corollary 3)",
-        f"Table II for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
-        pd.DataFrame(_pairs(_TABLE4, _ALPHAS_HIGH)), (_BOLD,)),
-    "Table V": PrintedTable(
-        "Table V", "Table V (Appendix D)", "as Table III",
-        f"Table III for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
-        pd.DataFrame(_lslr(_TABLE5, _ALPHAS_HIGH)), (_MSOR,)),
-}
+
+@functools.cache
+def _printed_tables() -> dict[str, PrintedTable]:
+    """The printed tables, built on first use: pandas loads only when a table is read, not with the constants."""
+    import pandas as pd
+
+    return {
+        "Table I": PrintedTable(
+            "Table I", "Table I (Section III-B1)",
+            "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
+            "Asymptotic relative efficiency of MLSLR and LSQLR against LR", 4,
+            pd.DataFrame([dict(beta=b, method=m, value=float(TABLE1_ARE[i, j]))
+                          for i, b in enumerate(TABLE1_ROWS) for j, m in enumerate(TABLE1_COLUMNS)])),
+        "Table II": PrintedTable(
+            "Table II", "Table II (Section IV)", "TSR and TTR as defined in Section IV; labelling by arg max",
+            f"Mean and std of TSR and TTR for LSLR and MLSLR, alpha in [0, 1); {_SETUP}", 4,
+            pd.DataFrame(_pairs(_TABLE2, TABLE1_ALPHAS)), (_BOLD,)),
+        "Table III": PrintedTable(
+            "Table III", "Table III (Section IV)", "OPDER (28), OPER (29), MSoR (30) of the R-logit model (10)",
+            f"OPDER, OPER and MSoR of LSLR's R-logit model at the epoch of minimum TSR, alpha in [0, 1); {_SETUP}", 4,
+            pd.DataFrame(_lslr(_TABLE3, TABLE1_ALPHAS)), (_MSOR,)),
+        "Table IV": PrintedTable(
+            "Table IV", "Table IV (Appendix D)", "as Table II; LSLR labels by arg min for alpha > 1 (Corollary 3)",
+            f"Table II for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
+            pd.DataFrame(_pairs(_TABLE4, _ALPHAS_HIGH)), (_BOLD,)),
+        "Table V": PrintedTable(
+            "Table V", "Table V (Appendix D)", "as Table III",
+            f"Table III for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
+            pd.DataFrame(_lslr(_TABLE5, _ALPHAS_HIGH)), (_MSOR,)),
+    }
 
 
 def table(name: str) -> PrintedTable:
     """The printed table ``name`` ("Table I" ... "Table V"); a copy of its cells, so callers cannot alter it."""
-    if name not in TABLES:
-        raise ValueError(f"unknown printed table {name!r}; known: {', '.join(TABLES)}")
-    t = TABLES[name]
+    tables = _printed_tables()
+    if name not in tables:
+        raise ValueError(f"unknown printed table {name!r}; known: {', '.join(tables)}")
+    t = tables[name]
     return PrintedTable(t.name, t.source, t.equations, t.caption, t.decimals, t.cells.copy(), t.notes)
