@@ -70,7 +70,7 @@ def plot_rho_transforms(path, alphas=TABLE1_ALPHAS):
             r0, rinf, curve = float(loss.rho(np.array(0.0))), float(loss.phi(np.array(-1e4))), loss.rho(v)
         ax.plot(v, (curve - r0) / (rinf - r0), color=METHOD_COLORS.get(spec),
                 label=label + (" (c=0.5)" if label in ("BY", "CH") else ""))
-    ax.plot(v, np.minimum(v / 8, 1), ":", color="red", label="LR (rho(v) = v, unbounded; shown as v/8)")
+    ax.plot(v, np.minimum(v / 8, 1), ":", color=METHOD_COLORS["lr"], label="LR (rho(v) = v, unbounded; shown as v/8)")
     ax.set_xlabel("v = phi_LR(m) = -log sigma(m)")
     ax.set_ylabel("{rho(v) - rho(0)} / {rho(inf) - rho(0)}")
     ax.set_ylim(-0.02, 1.05)
