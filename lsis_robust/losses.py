@@ -281,7 +281,9 @@ class LSLR(MarginLoss):
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
-        return (super().link(s) - self.alpha / 2) / (1 - self.alpha)
+        from ._smoothing import unsmoothed
+
+        return unsmoothed(super().link(s), self.alpha, 2)
 
 
 class MLSLR(MarginLoss):

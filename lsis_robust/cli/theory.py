@@ -50,7 +50,7 @@ def register(subparsers) -> None:
 
 
 def _run_are(args) -> int:
-    from ..theory.asymptotics import TABLE1_ALPHAS
+    from ..paper import TABLE1_ALPHAS
     from ..theory.outputs import write_table1
 
     alphas = TABLE1_ALPHAS if args.alpha is None else tuple(args.alpha)

@@ -23,12 +23,11 @@ import pandas as pd
 
 from .._validation import check_betas, check_option, check_real, check_size
 from ..contamination import sample_nominal
+from ..paper import DEFAULT_METHODS, EFFICIENCY_SIZES, TABLE1_BETAS
 from ._grid import Task, run_grid
-from .common import DEFAULT_METHODS, PROTOCOLS, TABLE1_BETAS, loss_source_digest, predict_pm, resolve_methods
+from .common import PROTOCOLS, loss_source_digest, predict_pm, resolve_methods
 
-__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency", "DEFAULT_SIZES"]
-
-DEFAULT_SIZES = (25, 50, 100, 200, 400, 800)
+__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency"]
 
 
 def _trial_data(beta, n, m, n_trials, ss):
@@ -88,7 +87,7 @@ def efficiency_task(params, ss):
     return {"sob": sob, "ttr": ttr, "ok": np.stack(oks), "separated": np.stack(seps), "beta_hat": est}
 
 
-def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+def efficiency_grid(betas=TABLE1_BETAS, sizes=EFFICIENCY_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
                     protocol="estimator", n_starts=30, start_scale=1.0, device=None):
     """The validated task list of the efficiency study."""
     check_option(protocol, "protocol", PROTOCOLS)
@@ -125,7 +124,7 @@ def summarise_efficiency(tasks, results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_efficiency(*, betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+def run_efficiency(*, betas=TABLE1_BETAS, sizes=EFFICIENCY_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
                    protocol="estimator", n_starts=30, start_scale=1.0, seed=0, n_jobs=1, backend="joblib",
                    scheduler=None, cache_dir=None, progress=True, device=None):
     """Run the efficiency grid; returns (summary DataFrame, wall time in seconds)."""

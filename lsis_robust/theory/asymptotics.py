@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from .. import paper as _paper
 from .._validation import check_real
 from ..losses import LR, LSQLR, MLSLR, MarginLoss
+from ..paper import TABLE1_ALPHAS, TABLE1_BETAS
+from ..paper import TABLE1_ARE as TABLE1_PRINTED
 from ..registry import get_loss, parse_loss_spec
 from .design import GaussianDesign, expect, nominal_design
 
@@ -41,12 +42,6 @@ __all__ = [
     "TABLE1_ALPHAS",
     "TABLE1_PRINTED",
 ]
-
-# Table I of the paper: rows beta = (b1, b2), columns MLSLR alpha = .2 .4 .6 .8 and LSQLR.
-TABLE1_BETAS = [(b1, b2) for b1 in (0, 1, 2) for b2 in (1, 2, 4)]
-TABLE1_ALPHAS = (0.2, 0.4, 0.6, 0.8)
-# The printed values have one home, lsis_robust.paper.
-TABLE1_PRINTED = _paper.TABLE1_ARE
 
 
 def method_label(loss) -> str:
