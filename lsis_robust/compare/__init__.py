@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .losses import parse_loss_spec
-from .reporting import atomic_write_text, provenance, save_figure, write_table
+from ..losses import parse_loss_spec
+from ..reporting import atomic_write_text, provenance, save_figure, write_table
 
 __all__ = ["CRITERIA", "DEFAULT_BASELINES", "SETTINGS", "Section", "Comparison", "resolve_new_loss",
            "run_compare", "write_report", "summary_table"]
@@ -116,7 +116,7 @@ def resolve_new_loss(spec: str) -> str:
                          "'package.module:object' / 'file.py:object' (optionally ':param=value,...')")
     parts = spec.strip().split(":")
     if len(parts) >= 2 and ("=" not in parts[1]):
-        from .user_loss import register_object
+        from ..user_loss import register_object
 
         if len(parts) > 3:
             raise ValueError(f"cannot read --loss {spec!r}: expected 'package.module:object[:param=value,...]'")
@@ -127,7 +127,7 @@ def resolve_new_loss(spec: str) -> str:
 
 
 def _label(spec, new):
-    from .studies.common import method_label
+    from ..studies.common import method_label
 
     if spec == new:
         return f"{spec} (new)"
@@ -135,7 +135,7 @@ def _label(spec, new):
 
 
 def _style(ctx, spec, i):
-    from .studies.common import method_color
+    from ..studies.common import method_color
 
     if spec == ctx.new:
         return {"color": _NEW_COLOR, "lw": 2.6, "zorder": 5}
@@ -184,7 +184,7 @@ def criterion_shapes(ctx) -> Section:
 
 def criterion_are(ctx) -> Section:
     """ARE = tr(C_LR) / tr(C) at each Table I beta; methods the theory rejects get a note."""
-    from .theory import asymptotic_relative_efficiency
+    from ..theory import asymptotic_relative_efficiency
 
     betas = ctx.settings["betas"]
     values, notes = {}, []
@@ -219,7 +219,7 @@ def criterion_are(ctx) -> Section:
 
 def criterion_influence(ctx) -> Section:
     """||IF(x_c, y_c)|| along x_c = (1, x_c2) for both labels, and the GES over that path."""
-    from .theory import asymptotic_covariance, influence_function
+    from ..theory import asymptotic_covariance, influence_function
 
     s = ctx.settings
     xc2 = np.asarray(s["xc2"], dtype=np.float64)
@@ -269,7 +269,7 @@ def criterion_influence(ctx) -> Section:
 
 
 def criterion_robustness(ctx) -> Section:
-    from .studies.robustness import run_robustness
+    from ..studies.robustness import run_robustness
 
     s = ctx.settings
     df, wall = run_robustness(betas=s["betas"], methods=list(ctx.methods), eps=s["eps"], xc2=s["xc2"], n=s["n"],
@@ -313,7 +313,7 @@ def criterion_robustness(ctx) -> Section:
 
 
 def criterion_efficiency(ctx) -> Section:
-    from .studies.efficiency import run_efficiency
+    from ..studies.efficiency import run_efficiency
 
     s = ctx.settings
     df, wall = run_efficiency(betas=s["betas"], sizes=s["sizes"], methods=list(ctx.methods), n_trials=s["n_trials"],
@@ -349,7 +349,7 @@ def criterion_efficiency(ctx) -> Section:
 
 
 def criterion_realdata(ctx) -> Section:
-    from .studies.realdata import run_realdata
+    from ..studies.realdata import run_realdata
 
     s = ctx.settings
     coef, metrics, low, wall = run_realdata(datasets=s["datasets"], methods=list(ctx.methods),
@@ -412,7 +412,7 @@ class _KClassMethod:
 
 def _nn_method(spec):
     """The K-class form of a baseline spec in lsis_robust.nn, or None (BY and CH have none)."""
-    from .nn.methods import parse_method
+    from ..nn.methods import parse_method
 
     name, _, rest = spec.partition(":")
     if name in ("lr", "lsqlr") and not rest:
@@ -432,9 +432,9 @@ def criterion_nn(ctx) -> Section:
             "reduction='mean', **params)` attribute to include the deep-network benchmark."])
     import torch
 
-    from .nn.data import load_dataset
-    from .nn.runner import run_benchmark
-    from .nn.train import TrainConfig, resolve_device
+    from ..nn.data import load_dataset
+    from ..nn.runner import run_benchmark
+    from ..nn.train import TrainConfig, resolve_device
 
     dataset = "cifar10" if ctx.data_dir is not None else "digits"
     device = resolve_device(ctx.device)
@@ -519,7 +519,7 @@ def run_compare(loss, baselines=DEFAULT_BASELINES, *, quick=False, criteria=None
     """
     from tqdm.auto import tqdm
 
-    from .studies.common import resolve_methods
+    from ..studies.common import resolve_methods
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} is invalid; use a non-negative integer")
