@@ -88,9 +88,9 @@ class ReportTable:
     same digits.  ``index`` says whether the frame's index is printed as leading columns.
 
     The report views (:meth:`as_markdown`, :meth:`as_html`) print every cell as a string; the files
-    (:meth:`write`: CSV, Markdown, LaTeX) format only the float columns and keep the other cells' types,
-    so that Markdown right-aligns integer columns as the committed result files always have; the text
-    (:meth:`as_text`) keeps pandas' own alignment.
+    (:meth:`write`: CSV, Markdown, LaTeX) format only the float columns and keep the other cells as they
+    are, as the committed result files always have (a float or NaN in a text column stays unformatted);
+    the text (:meth:`as_text`) keeps pandas' own alignment.
     """
 
     def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None,

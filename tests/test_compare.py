@@ -187,3 +187,20 @@ def test_a_rerun_with_other_criteria_leaves_no_stale_tables_or_figures(user_modu
                for ext in ("csv", "md", "tex")} | {f.file for s in second.sections for f in s.figures}
     assert left == written
     assert not (influence_files | influence_figures) & left
+
+
+def test_sections_name_their_tables_figures_and_scores(tmp_path):
+    from lsis_robust.compare import Comparison, Figure, Score, Table
+
+    frame = pd.DataFrame({"method": ["LR"], "value": [1.0]})
+    sec = Section("are", "ARE", "d", tables=[Table("are", "caption", frame)], figures=[Figure("are.png", "c")],
+                  scores=[Score("mean ARE", "higher", {"lr": 1.0})])
+    comp = Comparison("lr", {}, [sec], "quick", 0, tmp_path)
+    assert comp.criterion("are").table("are") is frame
+    assert comp.criterion("are").score("mean ARE").values == {"lr": 1.0}
+    with pytest.raises(KeyError, match="no table in section 'are' named 'summary'; this one has 'are'"):
+        sec.table("summary")
+    with pytest.raises(KeyError, match="no criterion 'nn'"):
+        comp.criterion("nn")
+    with pytest.raises(ValueError, match="'higher' or 'lower'"):
+        Score("m", "bigger", {})
