@@ -19,15 +19,15 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
-    "atomic_write_text",
-    "atomic_write_bytes",
+    "ReportTable",
     "atomic_path",
-    "write_table",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "git_commit",
+    "provenance",
     "save_figure",
     "write_provenance",
-    "provenance",
-    "git_commit",
-    "ReportTable",
+    "write_table",
 ]
 
 
@@ -204,9 +204,10 @@ def git_commit(cwd=None) -> str | None:
 
 def provenance(**extra) -> dict:
     """Versions, commit, host and time, plus whatever the caller adds (seed, protocol, wall time)."""
-    from . import __version__
     import numpy
     import scipy
+
+    from . import __version__
 
     info = {
         "package": "lsis_robust",

@@ -36,7 +36,25 @@ from .settings import CRITERIA, DEFAULT_BASELINES, SETTINGS
 from .shapes import criterion_shapes
 from .specs import resolve_new_loss
 
-__all__ = ["CRITERIA", "DEFAULT_BASELINES", "SETTINGS", "Section", "Table", "Figure", "Score", "Comparison",
-           "Context", "resolve_new_loss", "run_compare", "write_report", "summary_table", "criterion_shapes",
-           "criterion_are", "criterion_influence", "criterion_robustness", "criterion_efficiency",
-           "criterion_realdata", "criterion_nn"]
+__all__ = [
+           "CRITERIA",
+           "DEFAULT_BASELINES",
+           "SETTINGS",
+           "Comparison",
+           "Context",
+           "Figure",
+           "Score",
+           "Section",
+           "Table",
+           "criterion_are",
+           "criterion_efficiency",
+           "criterion_influence",
+           "criterion_nn",
+           "criterion_realdata",
+           "criterion_robustness",
+           "criterion_shapes",
+           "resolve_new_loss",
+           "run_compare",
+           "summary_table",
+           "write_report",
+]

@@ -1,7 +1,7 @@
 """Figure grids and beta labels shared by the criteria."""
 from __future__ import annotations
 
-__all__ = ["subplots", "beta_str"]
+__all__ = ["beta_str", "subplots"]
 
 
 def subplots(ncols, nrows=1, width=5.2, height=3.8):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from .settings import NEW_COLOR
 
-__all__ = ["label", "style", "kclass_form", "KClassMethod", "nn_method"]
+__all__ = ["KClassMethod", "kclass_form", "label", "nn_method", "style"]
 
 
 def label(spec, new):

@@ -14,8 +14,8 @@ def criterion_nn(ctx) -> Section:
     kclass = kclass_form(ctx.methods[ctx.new])
     if kclass is None:
         return Section("nn", title, "", notes=[
-            f"Skipped: the loss {ctx.new!r} has no K-class torch form. Give it a `kclass(logits, target, "
-            "reduction='mean', **params)` attribute to include the deep-network benchmark."])
+            (f"Skipped: the loss {ctx.new!r} has no K-class torch form. Give it a `kclass(logits, target, "
+             "reduction='mean', **params)` attribute to include the deep-network benchmark.")])
     import torch
 
     from ..nn.data import load_dataset

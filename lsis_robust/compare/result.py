@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Table", "Figure", "Score", "Section", "Comparison", "Context"]
+__all__ = ["Comparison", "Context", "Figure", "Score", "Section", "Table"]
 
 
 @dataclass(frozen=True)

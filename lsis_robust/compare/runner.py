@@ -73,8 +73,8 @@ def run_compare(loss, baselines=DEFAULT_BASELINES, *, quick=False, criteria=None
     figdir.mkdir(parents=True, exist_ok=True)
     name = "quick" if quick else "full"
     t0 = time.perf_counter()
-    base_ctx = dict(new=new, methods=methods, seed=int(seed), figdir=figdir, progress=progress,
-                    data_dir=data_dir, device=device)
+    base_ctx = {"new": new, "methods": methods, "seed": int(seed), "figdir": figdir, "progress": progress,
+                "data_dir": data_dir, "device": device}
     sections = [criterion_shapes(Context(settings={}, **base_ctx))]
     for key in tqdm(crits, desc="compare", disable=not progress):
         t = time.perf_counter()

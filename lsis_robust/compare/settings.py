@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CRITERIA", "DEFAULT_BASELINES", "SETTINGS", "NEW_COLOR", "jsonable"]
+__all__ = ["CRITERIA", "DEFAULT_BASELINES", "NEW_COLOR", "SETTINGS", "jsonable"]
 
 CRITERIA = ("are", "influence", "robustness", "efficiency", "realdata", "nn")
 DEFAULT_BASELINES = ("lr", "lslr:alpha=0.4", "mlslr:alpha=0.4", "lsqlr", "by", "ch")
