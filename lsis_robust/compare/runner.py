@@ -4,8 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
+from .._validation import check_bool, check_device, check_list, check_seed, split_list
 from .are import criterion_are
 from .efficiency import criterion_efficiency
 from .influence import criterion_influence
@@ -24,17 +23,12 @@ _CRITERION_FUNCS = {"are": criterion_are, "influence": criterion_influence, "rob
 
 
 def _check_criteria(criteria):
+    """The criteria to run, in :data:`CRITERIA` order: all for None, else a comma list or a list of them."""
     if criteria is None:
         return list(CRITERIA)
-    if isinstance(criteria, str):
-        criteria = [c.strip() for c in criteria.split(",") if c.strip()]
-    criteria = list(criteria)
-    bad = [c for c in criteria if c not in CRITERIA]
-    if bad or not criteria:
-        raise ValueError(f"unknown or no criteria {bad or criteria}; choose from {', '.join(CRITERIA)}")
-    if len(set(criteria)) != len(criteria):
-        raise ValueError(f"criteria are repeated: {criteria}")
-    return [c for c in CRITERIA if c in criteria]
+    chosen = (split_list(criteria, "criteria", allowed=CRITERIA) if isinstance(criteria, str)
+              else check_list(list(criteria), "criteria", allowed=CRITERIA))
+    return [c for c in CRITERIA if c in chosen]
 
 
 def run_compare(loss, baselines=DEFAULT_BASELINES, *, quick=False, criteria=None, out=None, seed=0,
@@ -51,12 +45,9 @@ def run_compare(loss, baselines=DEFAULT_BASELINES, *, quick=False, criteria=None
 
     from ..studies.common import resolve_methods
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} is invalid; use a non-negative integer")
-    if not isinstance(quick, bool):
-        raise TypeError(f"quick must be True or False, got {quick!r}")
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device={device!r} is invalid; use 'auto', 'cpu' or 'cuda'")
+    seed = check_seed(seed)
+    quick = check_bool(quick, "quick")
+    device = check_device(device, "device")
     new = resolve_new_loss(loss)
     baselines = [baselines] if isinstance(baselines, str) else list(baselines)
     if new in baselines:
