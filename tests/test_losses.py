@@ -163,7 +163,7 @@ def test_repr_flags_and_spec_parsing():
     loss = parse_loss_spec("mlslr:alpha=0.4")
     assert repr(loss) == "MLSLR(alpha=0.4)"
     assert loss.bounded and not loss.convex
-    assert repr(get_loss("ch")) == "Croux_Haesbroeck(c=0.5)"
+    assert repr(get_loss("ch")) == "CrouxHaesbroeck(c=0.5)"
     assert get_loss("lr").convex and not get_loss("lr").bounded
     assert not get_loss("by").smooth
     assert get_loss("lslr", alpha=1.5).labels_by_argmin

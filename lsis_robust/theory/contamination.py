@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import expit
 
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
-from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..losses import LR, LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
 from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
@@ -312,7 +312,7 @@ def _check_eps(eps) -> float:
 # the exact Fig. 4 (theory-figures) and then the robustness study's population curves, whose beta (0, 4)
 # sweeps are the same computation.  A sweep is deterministic, so a kept one is what a new one would give.
 _SWEEPS = {}
-_BUILT_IN = (LR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck)
+_BUILT_IN = (LR, MLSLR, LSQLR, BiancoYohai, CrouxHaesbroeck)
 
 
 def _sweep_key(loss, beta, eps, points, y_c, design):

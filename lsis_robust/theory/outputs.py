@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..losses import LR, LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
 from ..probability import r_logit_range
 from ..reporting import save_figure, write_provenance, write_table
 from .asymptotics import TABLE1_ALPHAS, TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function
@@ -21,7 +21,7 @@ _COLOURS = {"LR": "red", "MLSLR a=0.2": "green", "MLSLR a=0.4": "blue", "MLSLR a
 
 def fig4_methods():
     """LR, MLSLR (alpha = .2 .4 .6 .8), LSQLR, BY and CH (c = 0.5): the eight methods of the exact Fig. 4."""
-    return [LR()] + [MLSLR(a) for a in TABLE1_ALPHAS] + [LSQLR(), Bianco_Yohai(), Croux_Haesbroeck()]
+    return [LR()] + [MLSLR(a) for a in TABLE1_ALPHAS] + [LSQLR(), BiancoYohai(), CrouxHaesbroeck()]
 
 
 def _plt():
@@ -60,7 +60,7 @@ def plot_rho_transforms(path, alphas=TABLE1_ALPHAS):
     plt = _plt()
     v = np.linspace(0, 8, 801)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    losses = [("BY", Bianco_Yohai()), ("CH", Croux_Haesbroeck())]
+    losses = [("BY", BiancoYohai()), ("CH", CrouxHaesbroeck())]
     losses += [(f"MLSLR a={a:g}", MLSLR(a)) for a in alphas] + [("LSQLR", LSQLR())]
     for label, loss in losses:
         # BY's eta evaluates 0 * inf in a branch np.where discards at v = 0.
