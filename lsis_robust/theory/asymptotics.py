@@ -13,7 +13,6 @@ IF = -B^-1 y_c phi'(y_c beta'x_c) x_c.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
