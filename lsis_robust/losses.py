@@ -321,7 +321,7 @@ class LR(MarginLoss):
         return (lambda m: F.softplus(-m)), (lambda m: -torch.sigmoid(-m))
 
     def kclass(self):
-        from .nn.losses import lr_loss
+        from .kclass_losses import lr_loss
 
         return lr_loss
 
@@ -393,7 +393,7 @@ class LSLR(MarginLoss):
                 (lambda m: -(1 - a / 2) * torch.sigmoid(-m) + (a / 2) * torch.sigmoid(m)))
 
     def kclass(self):
-        from .nn.losses import lslr_loss
+        from .kclass_losses import lslr_loss
 
         return functools.partial(lslr_loss, alpha=self.alpha)
 
@@ -508,7 +508,7 @@ class MLSLR(MarginLoss):
         return phi, dphi
 
     def kclass(self):
-        from .nn.losses import mlslr_loss
+        from .kclass_losses import mlslr_loss
 
         return functools.partial(mlslr_loss, alpha=self.alpha)
 
@@ -556,7 +556,7 @@ class LSQLR(MarginLoss):
                 (lambda m: -torch.sigmoid(-m) ** 2 * torch.sigmoid(m)))
 
     def kclass(self):
-        from .nn.losses import lsqlr_loss
+        from .kclass_losses import lsqlr_loss
 
         return lsqlr_loss
 
