@@ -56,13 +56,8 @@ def _decreasing(loss):
 
 
 def continuation_path(loss):
-    """Smoothing levels between LR and ``loss`` to follow from the ML fit, or [] without such a parameter."""
-    if loss.convex or not hasattr(loss, "alpha"):  # before get_params, which inspects the constructor
-        return []
-    params = loss.get_params() if hasattr(loss, "get_params") else {}
-    if "alpha" not in params or not 0 < params["alpha"] < 1:
-        return []
-    return [type(loss)(alpha=params["alpha"] * t) for t in (1 / 3, 2 / 3)]
+    """Losses between LR and ``loss`` to follow from the ML fit (the loss's own path), or []."""
+    return loss.continuation_path()
 
 
 def _trimmed_weights(lr_problem, beta_ml, w):

@@ -473,7 +473,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         if model not in ("logit", "r-logit"):
             raise ValueError(f"model={model!r} is invalid; use 'logit' or 'r-logit'")
         if model == "r-logit":
-            if getattr(self.loss_, "name", None) != "lslr":
+            if not self.loss_.has_r_logit:
                 raise ValueError(f"the R-logit model belongs to LSLR; this estimator was fitted with {self.loss_!r}")
             p1 = self.loss_.link(self._scores(X))
             return np.column_stack([1 - p1, p1])

@@ -16,6 +16,7 @@ Robustification against Model Misspecification*.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 
@@ -31,8 +32,8 @@ __all__ = [
     "LSLR",
     "MLSLR",
     "LSQLR",
-    "Bianco_Yohai",
-    "Croux_Haesbroeck",
+    "BiancoYohai",
+    "CrouxHaesbroeck",
     "BUILTIN_LOSSES",
     "validate_alpha",
 ]
@@ -110,6 +111,18 @@ class MarginLoss:
         the minimiser of the conditional risk is decreasing in P(Y=+1|x), so
         labels go by the sign opposite to the score (LSLR with alpha > 1,
         Corollary 3).
+    has_r_logit
+        the loss estimates probabilities with the R-logit model (eq. 10)
+        rather than the logit model (LSLR), so R-logit predictions and range
+        metrics apply.
+    single_start
+        the paper's fitting protocol (Section III-B2) runs Adam from the true
+        beta alone instead of from scattered starts (the paper does so for LR).
+
+    Code outside a loss asks it about itself only through these attributes
+    and the hooks :meth:`kinks`, :meth:`continuation_path`, :attr:`label`,
+    :meth:`torch_binary` and :meth:`kclass`, whose defaults suit a loss
+    without kinks, smoothing path, torch or K-class form.
     """
 
     name: str = "margin"
@@ -117,6 +130,8 @@ class MarginLoss:
     convex: bool = True
     smooth: bool = True
     labels_by_argmin: bool = False
+    has_r_logit: bool = False
+    single_start: bool = False
 
     def _params(self) -> dict:
         sig = inspect.signature(type(self).__init__)
@@ -173,9 +188,6 @@ class MarginLoss:
         """(phi', phi'') at m: what a Newton step needs, without phi itself."""
         return self.derivatives(m)[1:]
 
-    def has_rho(self) -> bool:
-        return type(self).rho is not MarginLoss.rho
-
     def rho(self, v):
         raise NotImplementedError(f"{self!r} is not a rho-transform of the logistic loss")
 
@@ -198,6 +210,37 @@ class MarginLoss:
         """Probability model P(Y=+1 | score s) that this loss estimates consistently."""
         return _logistic_parts(_as_float_array(s))[2]
 
+    def kinks(self) -> np.ndarray:
+        """Margins where phi'' jumps: the quadrature of :mod:`lsis_robust.theory` puts panel edges there."""
+        return np.empty(0)
+
+    def continuation_path(self) -> list:
+        """Losses to fit in turn from the ML fit towards this one (a smoothing path), nearest to LR first.
+
+        A non-convex loss with a smoothing parameter can have a local minimum
+        that a direct start from the ML fit falls into; following the path
+        tracks the minimum connected to LR's.  Empty: start from the ML fit.
+        """
+        return []
+
+    @property
+    def label(self) -> str:
+        """Column and legend label: the name, with the smoothing level ``a=alpha`` if the loss has one."""
+        alpha = self.get_params().get("alpha")
+        return self.name if alpha is None else f"{self.name} a={alpha:g}"
+
+    def torch_binary(self):
+        """(phi, phi') as torch functions of the margin for the paper's compiled Adam kernels, or None.
+
+        None makes :func:`lsis_robust.studies._adam.adam_fit` evaluate this
+        loss's own numpy ``phi`` and ``dphi`` eagerly, in float64.
+        """
+        return None
+
+    def kclass(self):
+        """The K-class torch form ``f(logits, target, reduction="mean")`` for the deep-net benchmark, or None."""
+        return None
+
 
 class LR(MarginLoss):
     r"""Logistic regression: phi(m) = -log sigma(m) (eq. 3 with K = 2).
@@ -206,6 +249,8 @@ class LR(MarginLoss):
     """
 
     name = "lr"
+    label = "LR"
+    single_start = True
 
     def phi(self, m):
         return -_log_sigmoid(_as_float_array(m))
@@ -230,6 +275,17 @@ class LR(MarginLoss):
         return np.ones_like(_as_float_array(m))
 
 
+    def torch_binary(self):
+        import torch
+        import torch.nn.functional as F
+
+        return (lambda m: F.softplus(-m)), (lambda m: -torch.sigmoid(-m))
+
+    def kclass(self):
+        from .kclass_losses import lr_loss
+
+        return lr_loss
+
 class LSLR(MarginLoss):
     r"""Label-smoothed logistic regression (eq. 7-8 with K = 2).
 
@@ -241,6 +297,7 @@ class LSLR(MarginLoss):
     """
 
     name = "lslr"
+    has_r_logit = True
 
     def __init__(self, alpha: float = 0.1):
         self.alpha = validate_alpha(alpha)
@@ -285,6 +342,23 @@ class LSLR(MarginLoss):
 
         return unsmoothed(super().link(s), self.alpha, 2)
 
+
+    @property
+    def label(self):
+        return f"LSLR a={self.alpha:g}"
+
+    def torch_binary(self):
+        import torch
+        import torch.nn.functional as F
+
+        a = self.alpha
+        return ((lambda m: (1 - a / 2) * F.softplus(-m) + (a / 2) * F.softplus(m)),
+                (lambda m: -(1 - a / 2) * torch.sigmoid(-m) + (a / 2) * torch.sigmoid(m)))
+
+    def kclass(self):
+        from .kclass_losses import lslr_loss
+
+        return functools.partial(lslr_loss, alpha=self.alpha)
 
 class MLSLR(MarginLoss):
     r"""Modified label-smoothed logistic regression (eq. 11 with K = 2).
@@ -370,6 +444,37 @@ class MLSLR(MarginLoss):
         return self.phi(_margin_from_v(v))
 
 
+    @property
+    def label(self):
+        return f"MLSLR a={self.alpha:g}"
+
+    def continuation_path(self):
+        """MLSLR at alpha/3 and 2 alpha/3 for alpha in (0, 1), where the loss is bounded and not convex."""
+        if not 0 < self.alpha < 1:
+            return []
+        return [type(self)(alpha=self.alpha * t) for t in (1 / 3, 2 / 3)]
+
+    def torch_binary(self):
+        import torch
+
+        a = self.alpha
+
+        def phi(m):
+            return (-(1 - a / 2) * torch.log((1 - a) * torch.sigmoid(m) + a / 2)
+                    - (a / 2) * torch.log((1 - a) * torch.sigmoid(-m) + a / 2))
+
+        def dphi(m):
+            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
+            s2 = (1 - a) * sp * sn
+            return -(1 - a / 2) * s2 / ((1 - a) * sp + a / 2) + (a / 2) * s2 / ((1 - a) * sn + a / 2)
+
+        return phi, dphi
+
+    def kclass(self):
+        from .kclass_losses import mlslr_loss
+
+        return functools.partial(mlslr_loss, alpha=self.alpha)
+
 def _margin_from_v(v):
     """Inverse of v = -log sigma(m): m = -log(e^v - 1), stable for small and large v."""
     v = _as_v_array(v)
@@ -388,6 +493,7 @@ class LSQLR(MarginLoss):
     """
 
     name = "lsqlr"
+    label = "LSQLR"
     bounded = True
     convex = False
 
@@ -406,6 +512,21 @@ class LSQLR(MarginLoss):
         return _logistic_parts(_as_float_array(m))[4]
 
 
+    def torch_binary(self):
+        import torch
+
+        return ((lambda m: 0.5 * torch.sigmoid(-m) ** 2),
+                (lambda m: -torch.sigmoid(-m) ** 2 * torch.sigmoid(m)))
+
+    def kclass(self):
+        from .kclass_losses import lsqlr_loss
+
+        return lsqlr_loss
+
+
+# Tuning constant of BY and CH: robustbase's glmrob(method = "BY") default.
+DEFAULT_C = 0.5
+
 class _BoundedRhoLoss(MarginLoss):
     r"""Common part of Bianco-Yohai type losses (eq. 22):
 
@@ -423,8 +544,41 @@ class _BoundedRhoLoss(MarginLoss):
     convex = False
     smooth = False
 
-    def __init__(self, c: float = 0.5):
+    def __init__(self, c: float = DEFAULT_C):
         self.c = _validate_c(c)
+
+    @property
+    def label(self):
+        """BY or CH, with the tuning constant shown where it is not the default."""
+        base = self.name.upper()
+        return base if math.isclose(self.c, DEFAULT_C) else f"{base} c={self.c:g}"
+
+    def kinks(self):
+        """psi jumps where v = c or vbar = c, at m = -+log(e^c - 1) (written without overflow)."""
+        m_c = -self.c - math.log(-math.expm1(-self.c))  # -log sigma(m_c) = c
+        return np.array([m_c, -m_c])
+
+    def _torch_rho_parts(self):
+        """(psi, zeta1, eta(t, -log t)) as torch functions, for :meth:`torch_binary`."""
+        raise NotImplementedError
+
+    def torch_binary(self):
+        """phi'(m) = -psi(v) sigma(-m)^2 - sigma(m) sigma(-m) psi(vbar), v = phi_LR(m), vbar = phi_LR(-m)."""
+        import torch
+        import torch.nn.functional as F
+
+        psi, zeta1, eta = self._torch_rho_parts()
+
+        def phi(m):
+            v, vn = F.softplus(-m), F.softplus(m)
+            return zeta1(v) + eta(torch.sigmoid(m), v) + eta(torch.sigmoid(-m), vn)
+
+        def dphi(m):
+            v, vn = F.softplus(-m), F.softplus(m)
+            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
+            return -psi(v) * sn * sn - sp * sn * psi(vn)
+
+        return phi, dphi
 
     def phi(self, m):
         return self._evaluated(m, value=True, order=0)[0]
@@ -516,7 +670,7 @@ class _BoundedRhoLoss(MarginLoss):
         return self.zeta1(v) + self.eta(t, v) + self.eta(one_minus_t, vbar)
 
 
-class Bianco_Yohai(_BoundedRhoLoss):
+class BiancoYohai(_BoundedRhoLoss):
     r"""Bianco and Yohai (1996) loss, eq. (22)-(24), tuning constant c > 0.
 
     zeta1(v) = v - v^2/(2c) for v <= c, c/2 for v > c;
@@ -563,8 +717,23 @@ class Bianco_Yohai(_BoundedRhoLoss):
             out += self._derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order)
         return out
 
+    def _torch_rho_parts(self):
+        import torch
 
-class Croux_Haesbroeck(_BoundedRhoLoss):
+        c = self.c
+
+        def psi(v):
+            return torch.clamp(1 - v / c, min=0.0)
+
+        def zeta1(v):
+            return torch.where(v <= c, v - v * v / (2 * c), torch.full_like(v, c / 2))
+
+        def eta(t, v):
+            return torch.where(v < c, t * (1 - 1 / c) - t * v / c + math.exp(-c) / c, torch.zeros_like(t))
+
+        return psi, zeta1, eta
+
+class CrouxHaesbroeck(_BoundedRhoLoss):
     r"""Croux and Haesbroeck (2003) loss, the objective of robustbase's
     ``glmrob(method = "BY")``; tuning constant c > 0 (robustbase's 0.5).
 
@@ -671,7 +840,27 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
             out.insert(0, tails)
         return out
 
+    def _torch_rho_parts(self):
+        import torch
+
+        c = self.c
+        ec, k = math.exp(-math.sqrt(c)), math.exp(0.25) * math.sqrt(math.pi)
+
+        def psi(v):
+            return torch.exp(-torch.sqrt(torch.clamp(v, min=c)))
+
+        def zeta1(v):
+            sv = torch.sqrt(torch.clamp(v, min=c))
+            return torch.where(v <= c, v * ec, -2 * torch.exp(-sv) * (1 + sv) + ec * (2 * (1 + math.sqrt(c)) + c))
+
+        def eta(t, v):
+            # Phi(sqrt2 (1/2 + r)) - 1 = -erfc(1/2 + r) / 2, with r = sqrt(max(v, c)).
+            r = torch.sqrt(torch.clamp(v, min=c))
+            return t * torch.exp(-r) - 0.5 * k * torch.special.erfc(0.5 + r)
+
+        return psi, zeta1, eta
+
 
 # The built-in losses; lsis_robust.registry registers each under its ``name`` (this module cannot import the
 # registry, which imports it).
-BUILTIN_LOSSES = (LR, LSLR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck)
+BUILTIN_LOSSES = (LR, LSLR, MLSLR, LSQLR, BiancoYohai, CrouxHaesbroeck)

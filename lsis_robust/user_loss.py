@@ -297,7 +297,7 @@ class UserLoss(MarginLoss):
         self._user_params = dict(params or {})
         self.smooth = bool(smooth)
         self.kink_margins = None if kink_margins is None else np.asarray(kink_margins, dtype=np.float64).ravel()
-        self.kclass = kclass
+        self._kclass = kclass
         self._numpy = {k: fn is not None and _accepts_numpy(fn) for k, fn in (("phi", phi), ("dphi", dphi),
                                                                               ("d2phi", d2phi))}
         missing = dphi is None or d2phi is None
@@ -309,6 +309,13 @@ class UserLoss(MarginLoss):
         self.autodiff = missing and self._numerical is None
         # Shape flags default to what the checks measure (validate_loss fills them in).
         self._bounded, self._convex = bounded, convex
+
+    def kinks(self):
+        """The declared (or located, for a numpy phi) ``kink_margins``."""
+        return np.empty(0) if self.kink_margins is None else self.kink_margins
+
+    def kclass(self):
+        return self._kclass
 
     # MarginLoss reads parameters from __init__'s signature; a user loss reports its bound tuning parameters.
     def _params(self) -> dict:
@@ -528,8 +535,11 @@ def validate_loss(loss, name=None):
     fd1 = (loss.phi(grid + h) - loss.phi(grid - h)) / (2 * h)
     fd2 = (np.asarray(loss.dphi(grid + h)) - np.asarray(loss.dphi(grid - h))) / (2 * h)
     scale = max(1.0, float(np.max(np.abs(values[: grid.size]))), float(np.max(np.abs(d1))))
-    kinks = getattr(loss, "kink_margins", None)
-    kinks = np.asarray(kinks() if callable(kinks) else (kinks if kinks is not None else []), dtype=np.float64)
+    if isinstance(loss, MarginLoss):
+        kinks = np.asarray(loss.kinks(), dtype=np.float64)
+    else:  # a plain object declares them as the attribute kink_margins, as user losses do
+        kinks = getattr(loss, "kink_margins", None)
+        kinks = np.asarray(kinks() if callable(kinks) else (kinks if kinks is not None else []), dtype=np.float64)
     near_kink = np.zeros(grid.shape, dtype=bool)
     for k in kinks.ravel():
         near_kink |= np.abs(grid - k) <= 2 * h

@@ -156,7 +156,7 @@ def test_repr_flags_and_spec_parsing():
     loss = parse_loss_spec("mlslr:alpha=0.4")
     assert repr(loss) == "MLSLR(alpha=0.4)"
     assert loss.bounded and not loss.convex
-    assert repr(get_loss("ch")) == "Croux_Haesbroeck(c=0.5)"
+    assert repr(get_loss("ch")) == "CrouxHaesbroeck(c=0.5)"
     assert get_loss("lr").convex and not get_loss("lr").bounded
     assert not get_loss("by").smooth
     assert get_loss("lslr", alpha=1.5).labels_by_argmin
@@ -185,3 +185,82 @@ def test_register_user_loss(clean_registry):
         register_loss("test_tempered_tmp")(LR)
     with pytest.raises(ValueError, match="identifier"):
         register_loss("not a name")
+
+
+# ------------------------------------------------------------------ the hooks each loss answers for itself
+
+@pytest.mark.parametrize("spec, label", [
+    ("lr", "LR"), ("lslr:alpha=0.2", "LSLR a=0.2"), ("mlslr:alpha=0.4", "MLSLR a=0.4"), ("lsqlr", "LSQLR"),
+    ("by", "BY"), ("ch", "CH"), ("by:c=1", "BY c=1"), ("ch:c=0.25", "CH c=0.25")])
+def test_labels(spec, label):
+    assert parse_loss_spec(spec).label == label
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_kinks_are_where_phi2_jumps(case):
+    loss = _loss(case)
+    kinks = loss.kinks()
+    assert kinks.dtype == np.float64 and kinks.ndim == 1
+    if case[0] not in ("by", "ch"):
+        assert kinks.size == 0
+        return
+    c = case[1]["c"]
+    # v = -log sigma(m) = c at the first kink, and the kinks are symmetric
+    assert -math.log(1 / (1 + math.exp(-kinks[0]))) == pytest.approx(c, rel=1e-13)
+    assert kinks[1] == -kinks[0]
+    for k in kinks:
+        left, right = loss.d2phi(np.array([k - 1e-9, k + 1e-9]))
+        assert abs(left - right) > 1e-4 * (abs(left) + abs(right))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_continuation_path_only_for_nonconvex_smoothing(case):
+    loss = _loss(case)
+    path = loss.continuation_path()
+    alpha = case[1].get("alpha")
+    if case[0] == "mlslr" and 0 < alpha < 1:
+        assert path == [get_loss("mlslr", alpha=alpha / 3), get_loss("mlslr", alpha=alpha * 2 / 3)]
+    else:
+        assert path == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_torch_and_kclass_forms(case):
+    torch = pytest.importorskip("torch")
+    loss = _loss(case)
+    phi, dphi = loss.torch_binary()
+    m = np.linspace(-20, 20, 401)
+    # The paper protocol runs these forms in float32, so float64 agreement to 1e-6 is more than it needs
+    # (MLSLR's direct form loses digits to cancellation as alpha nears 2).
+    np.testing.assert_allclose(phi(torch.tensor(m)).numpy(), loss.phi(m), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(dphi(torch.tensor(m)).numpy(), loss.dphi(m), rtol=1e-6, atol=1e-10)
+    kclass = loss.kclass()
+    if case[0] in ("by", "ch"):
+        assert kclass is None
+        return
+    # K = 2 with logits (0, m) and target 1: the K-class form is the binary loss (eq. 12 sums two equal LSQ terms)
+    t = torch.tensor(m)
+    per = kclass(torch.stack([torch.zeros_like(t), t], 1), torch.ones(m.size, dtype=torch.long), reduction="none")
+    np.testing.assert_allclose(per.numpy(), (4 if case[0] == "lsqlr" else 1) * loss.phi(m), rtol=1e-10, atol=1e-12)
+
+
+def test_flags_that_replace_name_checks():
+    assert [n for n in available_losses() if n in ("lr", "lslr", "mlslr", "lsqlr", "by", "ch")
+            and get_loss(n).has_r_logit] == ["lslr"]
+    assert [n for n in ("lr", "lslr", "mlslr", "lsqlr", "by", "ch") if get_loss(n).single_start] == ["lr"]
+
+
+def test_defaults_of_a_loss_that_declares_nothing():
+    class Plain(MarginLoss):
+        name = "plain"
+
+        def __init__(self, alpha=0.3):
+            self.alpha = alpha
+
+        def derivatives(self, m):
+            return LR().derivatives(m)
+
+    loss = Plain()
+    assert loss.kinks().size == 0 and loss.continuation_path() == [] and loss.label == "plain a=0.3"
+    assert loss.torch_binary() is None and loss.kclass() is None
+    assert not loss.has_r_logit and not loss.single_start

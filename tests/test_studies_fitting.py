@@ -8,7 +8,7 @@ import torch
 from lsis_robust.contamination import sample_nominal
 from lsis_robust.estimators import RobustLogisticRegression
 from lsis_robust.registry import parse_loss_spec
-from lsis_robust.studies._adam import adam_fit, torch_loss_functions
+from lsis_robust.studies._adam import adam_fit
 from lsis_robust._multistart import fit_batch
 
 SPECS = ["lr", "mlslr:alpha=0.4", "lsqlr", "by", "ch"]
@@ -65,7 +65,7 @@ def test_lr_batch_matches_statsmodels_and_flags_separation():
 def test_torch_kernels_match_numpy_losses(spec):
     loss = parse_loss_spec(spec)
     m = np.linspace(-25, 25, 1001)
-    phi, dphi = torch_loss_functions(loss)
+    phi, dphi = loss.torch_binary()
     t = torch.tensor(m)
     assert np.allclose(phi(t).numpy(), loss.phi(m), atol=1e-8, rtol=1e-8)
     assert np.allclose(dphi(t).numpy(), loss.dphi(m), atol=1e-10, rtol=1e-8)
@@ -78,7 +78,7 @@ def test_adam_matches_a_reference_loop_and_torch_optim():
     starts = np.array([[[0, 2.0], [0.5, 1.0]], [[0, 2.0], [-1, 3.0]]])
     loss = parse_loss_spec("mlslr:alpha=0.4")
     b, f = adam_fit(loss, X, ypm, np.full(y.shape, 1 / 60), starts, dtype="float64", compiled=False, device="cpu")
-    phi, _ = torch_loss_functions(loss)
+    phi, _ = loss.torch_binary()
     for g in range(2):
         for s in range(2):
             beta = torch.tensor(starts[g, s], requires_grad=True)

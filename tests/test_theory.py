@@ -6,7 +6,7 @@ import pytest
 from scipy import integrate
 from scipy.special import expit
 
-from lsis_robust.losses import LR, MLSLR, Croux_Haesbroeck, MarginLoss
+from lsis_robust.losses import LR, MLSLR, CrouxHaesbroeck, MarginLoss
 from lsis_robust.theory import (TABLE1_PRINTED, GaussianDesign, IntegrationError, are_table, asymptotic_covariance,
                                 asymptotic_relative_efficiency, closed_form_ab, gross_error_sensitivity,
                                 influence_function, nominal_design)
@@ -137,7 +137,7 @@ def test_gross_error_sensitivity_bounded_only_for_robust_losses():
 
 def test_population_gradient_and_hessian_match_finite_differences():
     for loss in ("mlslr:alpha=0.4", "ch"):
-        prob = _Problem(Croux_Haesbroeck() if loss == "ch" else MLSLR(0.4), np.array([0.5, 2.0]), 0.05,
+        prob = _Problem(CrouxHaesbroeck() if loss == "ch" else MLSLR(0.4), np.array([0.5, 2.0]), 0.05,
                         np.array([1.0, -3.0]), 1.0, nominal_design())
         b = np.array([0.3, 1.7])
         level = 3

@@ -109,6 +109,19 @@ def test_declared_kink_margins_let_a_c1_loss_through():
     register_loss("c1_declared")(c1)
     loss = get_loss("c1_declared")
     assert loss.dphi(np.array([0.0]))[0] == pytest.approx(-0.5)
+    np.testing.assert_array_equal(loss.kinks(), [0.0])  # the declared margins answer the kinks hook
+
+
+def test_user_loss_hooks_default_to_its_declarations():
+    def smoothed(m, alpha=0.3):
+        return torch.nn.functional.softplus(-m) * (1 + alpha)
+
+    smoothed.kclass = lambda logits, target, reduction="mean", alpha=0.3: torch.tensor(alpha)
+    register_loss("smoothed_user")(smoothed)
+    loss = get_loss("smoothed_user", alpha=0.2)
+    assert loss.label == "smoothed_user a=0.2" and loss.kinks().size == 0 and loss.continuation_path() == []
+    assert float(loss.kclass()(None, None)) == pytest.approx(0.2)  # bound to the loss's parameters
+    assert loss.torch_binary() is None  # the paper protocol evaluates a user loss in numpy, eagerly
 
 
 def test_phi_returning_tensors_without_gradient_says_how_to_write_it():

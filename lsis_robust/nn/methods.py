@@ -1,10 +1,12 @@
-"""Named training methods of the deep-network benchmark: a loss plus its labelling rule.
+"""Named training methods of the deep-network benchmark: a loss with a K-class form plus its labelling rule.
 
-A method is written ``lr``, ``lsqlr``, ``lslr-ALPHA`` or ``mlslr-ALPHA`` where
-ALPHA is a decimal or a fraction (``lslr-9.2/9``).  ``PAPER_METHODS`` lists
-the 20 methods of Tables II-V: LR, LSQLR, and LSLR and MLSLR at
-alpha in {0.2, 0.4, 0.6, 0.8} (Section IV) and {9.2, 9.4, 9.6, 9.8, 10}/9
-(Appendix D).
+A method is written ``NAME`` or ``NAME-ALPHA``: NAME is a registered loss
+whose :meth:`~lsis_robust.losses.MarginLoss.kclass` gives a K-class torch
+form (the built-ins ``lr``, ``lslr``, ``mlslr`` and ``lsqlr``), and ALPHA,
+required exactly when the loss has a smoothing level ``alpha``, is a decimal
+or a fraction (``lslr-9.2/9``).  ``PAPER_METHODS`` lists the 20 methods of
+Tables II-V: LR, LSQLR, and LSLR and MLSLR at alpha in {0.2, 0.4, 0.6, 0.8}
+(Section IV) and {9.2, 9.4, 9.6, 9.8, 10}/9 (Appendix D).
 """
 from __future__ import annotations
 
@@ -13,21 +15,22 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .._validation import check_alpha as validate_alpha
+from ..losses import MarginLoss
 from ..paper import NN_METHODS as PAPER_METHODS
-from . import losses as L
+from ..registry import available_losses, get_loss
 
 __all__ = ["Method", "parse_method", "parse_methods", "PAPER_METHODS"]
 
-_KINDS = ("lr", "lslr", "mlslr", "lsqlr")
 
 
 @dataclass(frozen=True)
 class Method:
-    """``kind`` in lr/lslr/mlslr/lsqlr, ``alpha`` (None for lr/lsqlr) and the name as given."""
+    """``kind`` (the loss's registered name), ``alpha`` (None without one), the name as given, and the loss."""
 
     kind: str
     alpha: float | None
     name: str
+    margin_loss: MarginLoss
 
     def check(self, n_classes: int) -> "Method":
         if self.alpha is not None:
@@ -35,22 +38,18 @@ class Method:
         return self
 
     def loss(self, logits, target, reduction: str = "mean"):
-        if self.kind == "lr":
-            return L.lr_loss(logits, target, reduction=reduction)
-        if self.kind == "lsqlr":
-            return L.lsqlr_loss(logits, target, reduction=reduction)
-        fn = L.lslr_loss if self.kind == "lslr" else L.mlslr_loss
-        return fn(logits, target, alpha=self.alpha, reduction=reduction)
+        """The loss's K-class form on logits (N, K) and targets (N,)."""
+        return self.margin_loss.kclass()(logits, target, reduction=reduction)
 
     @property
     def argmin_labels(self) -> bool:
-        """LSLR with alpha > 1 reverses the order of the logits (Corollary 3)."""
-        return self.kind == "lslr" and self.alpha > 1
+        """Labels go by the smallest logit (LSLR with alpha > 1, Corollary 3)."""
+        return self.margin_loss.labels_by_argmin
 
     @property
     def has_rlogit(self) -> bool:
-        """LSLR estimates probabilities with the R-logit model (eq. 10), whose range metrics apply."""
-        return self.kind == "lslr"
+        """The loss estimates probabilities with the R-logit model (eq. 10), whose range metrics apply."""
+        return self.margin_loss.has_r_logit
 
 
 def _parse_alpha(text: str) -> float:
@@ -62,22 +61,28 @@ def _parse_alpha(text: str) -> float:
 
 
 def parse_method(spec: str, n_classes: int = 10) -> Method:
+    """The method ``NAME`` or ``NAME-ALPHA`` (see the module doc) for ``n_classes`` classes."""
     if not isinstance(spec, str):
         raise TypeError(f"a method is a string such as 'mlslr-0.4', got {type(spec).__name__}")
     s = spec.strip().lower()
     kind, _, alpha_text = s.partition("-")
-    if kind not in _KINDS:
-        raise ValueError(f"unknown method {spec!r}: allowed are lr, lsqlr, lslr-ALPHA, mlslr-ALPHA")
-    if kind in ("lr", "lsqlr"):
+    if kind not in available_losses():
+        raise ValueError(f"unknown method {spec!r}: a method is a registered loss with a K-class form, such as "
+                         "lr, lsqlr, lslr-ALPHA, mlslr-ALPHA")
+    default = get_loss(kind)
+    if default.kclass() is None:
+        raise ValueError(f"method {spec!r}: the loss {kind!r} has no K-class torch form to train a network with")
+    if "alpha" not in default.get_params():
         if alpha_text:
             raise ValueError(f"method {kind} takes no alpha, got {spec!r}")
-        return Method(kind, None, kind)
+        return Method(kind, None, kind, default)
     if not alpha_text:
         raise ValueError(f"method {kind} needs a smoothing level, e.g. {kind}-0.4 or {kind}-9.2/9")
     alpha = _parse_alpha(alpha_text)
     if not math.isfinite(alpha) or alpha == 0:
         raise ValueError(f"{spec!r}: alpha must be positive (alpha = 0 is plain lr)")
-    return Method(kind, alpha, f"{kind}-{alpha_text}").check(n_classes)
+    validate_alpha(alpha, n_classes)  # the K-class range first: the binary loss accepts alpha up to 2
+    return Method(kind, alpha, f"{kind}-{alpha_text}", get_loss(kind, alpha=alpha))
 
 
 def parse_methods(text: str, n_classes: int = 10) -> list[Method]:

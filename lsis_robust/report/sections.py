@@ -306,11 +306,11 @@ def fig4(ctx, sec) -> Section:
 
 def fig3(ctx, sec) -> Section:
     png = _need(ctx.results / "theory" / "fig3_rho_transforms.png", "lsis-robust theory-figures --only fig3")
-    from ..losses import LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+    from ..losses import LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
 
     v = np.linspace(0.0, 50.0, 5001)
     bad = []
-    for label, loss in [("BY", Bianco_Yohai()), ("CH", Croux_Haesbroeck()), *[(f"MLSLR a={a:g}", MLSLR(a))
+    for label, loss in [("BY", BiancoYohai()), ("CH", CrouxHaesbroeck()), *[(f"MLSLR a={a:g}", MLSLR(a))
                         for a in (0.2, 0.4, 0.6, 0.8)], ("LSQLR", LSQLR())]:
         with np.errstate(invalid="ignore"):  # BY's eta evaluates 0 * inf in a branch np.where discards at v = 0
             r0, rinf, curve = float(loss.rho(np.array(0.0))), float(loss.phi(np.array(-1e4))), loss.rho(v)

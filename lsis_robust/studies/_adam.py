@@ -7,19 +7,18 @@ lowest objective.  All starts of all problems are one tensor (G, S, d): G
 data sets of n rows (trials; the robustness grid has G = 1 shared nominal
 sample) and S starts per data set, each start with one optional extra row
 of its own (the contamination point of its problem) carrying weight
-``extra_w``.  For the built-in losses the margin, phi'(m), the weighted
-reduction over n and the Adam update are one compiled kernel; other
-registered losses (user losses too, numpy ones with numerical derivatives)
-fall back to eager evaluation of their numpy ``phi`` and ``dphi``.
+``extra_w``.  For a loss with a torch form (``loss.torch_binary()``: the
+built-in losses) the margin, phi'(m), the weighted reduction over n and the
+Adam update are one compiled kernel; other losses (user losses too, numpy
+ones with numerical derivatives) fall back to eager evaluation of their
+numpy ``phi`` and ``dphi``.
 The same code runs on CUDA when a GPU is present.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["torch_loss_functions", "adam_fit", "default_device"]
+__all__ = ["adam_fit", "default_device"]
 
 _COMPILED: dict = {}
 
@@ -28,82 +27,6 @@ def default_device():
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def torch_loss_functions(loss):
-    """(phi, dphi) as torch functions of the margin for the built-in losses, or None for others.
-
-    They mirror :mod:`lsis_robust.losses` (tests compare them); BY and CH use
-    phi'(m) = -psi(v) sigma(-m)^2 - sigma(m) sigma(-m) psi(v') with
-    v = -log sigma(m), v' = -log sigma(-m), from differentiating
-    zeta1(v) + eta(sigma(m)) + eta(sigma(-m)) with eta'(t) = psi(-log t).
-    """
-    import torch
-    import torch.nn.functional as F
-
-    name = getattr(loss, "name", None)
-    params = loss.get_params() if hasattr(loss, "get_params") else {}
-    if type(loss).__module__ != "lsis_robust.losses":
-        return None
-    if name == "lr":
-        return (lambda m: F.softplus(-m)), (lambda m: -torch.sigmoid(-m))
-    if name == "lslr":
-        a = params["alpha"]
-        return ((lambda m: (1 - a / 2) * F.softplus(-m) + (a / 2) * F.softplus(m)),
-                (lambda m: -(1 - a / 2) * torch.sigmoid(-m) + (a / 2) * torch.sigmoid(m)))
-    if name == "mlslr":
-        a = params["alpha"]
-
-        def phi(m):
-            return (-(1 - a / 2) * torch.log((1 - a) * torch.sigmoid(m) + a / 2)
-                    - (a / 2) * torch.log((1 - a) * torch.sigmoid(-m) + a / 2))
-
-        def dphi(m):
-            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
-            s2 = (1 - a) * sp * sn
-            return -(1 - a / 2) * s2 / ((1 - a) * sp + a / 2) + (a / 2) * s2 / ((1 - a) * sn + a / 2)
-
-        return phi, dphi
-    if name == "lsqlr":
-        return ((lambda m: 0.5 * torch.sigmoid(-m) ** 2),
-                (lambda m: -torch.sigmoid(-m) ** 2 * torch.sigmoid(m)))
-    if name in ("by", "ch"):
-        c = params["c"]
-        if name == "by":
-            def psi(v):
-                return torch.clamp(1 - v / c, min=0.0)
-
-            def zeta1(v):
-                return torch.where(v <= c, v - v * v / (2 * c), torch.full_like(v, c / 2))
-
-            def eta(t, v):
-                return torch.where(v < c, t * (1 - 1 / c) - t * v / c + math.exp(-c) / c, torch.zeros_like(t))
-        else:
-            ec, k = math.exp(-math.sqrt(c)), math.exp(0.25) * math.sqrt(math.pi)
-
-            def psi(v):
-                return torch.exp(-torch.sqrt(torch.clamp(v, min=c)))
-
-            def zeta1(v):
-                sv = torch.sqrt(torch.clamp(v, min=c))
-                return torch.where(v <= c, v * ec, -2 * torch.exp(-sv) * (1 + sv) + ec * (2 * (1 + math.sqrt(c)) + c))
-
-            def eta(t, v):
-                # Phi(sqrt2 (1/2 + r)) - 1 = -erfc(1/2 + r) / 2, with r = sqrt(max(v, c)).
-                r = torch.sqrt(torch.clamp(v, min=c))
-                return t * torch.exp(-r) - 0.5 * k * torch.special.erfc(0.5 + r)
-
-        def phi(m):
-            v, vn = F.softplus(-m), F.softplus(m)
-            return zeta1(v) + eta(torch.sigmoid(m), v) + eta(torch.sigmoid(-m), vn)
-
-        def dphi(m):
-            v, vn = F.softplus(-m), F.softplus(m)
-            sp, sn = torch.sigmoid(m), torch.sigmoid(-m)
-            return -psi(v) * sn * sn - sp * sn * psi(vn)
-
-        return phi, dphi
-    return None
 
 
 def _margins(beta, X, y):
@@ -175,12 +98,12 @@ def _numpy_fns(loss):
 
 
 def _kernels(loss, compiled):
-    """(step, objective, fused): compiled kernels for built-in losses, eager ones otherwise."""
+    """(step, objective, fused): compiled kernels for a loss with a torch form, eager ones otherwise."""
     import torch
 
     key = (repr(loss), compiled)
     if key not in _COMPILED:
-        fns = torch_loss_functions(loss)
+        fns = loss.torch_binary()
         if fns is None:
             fns, compiled = _numpy_fns(loss), False
         step, objective = _make_step(fns[1]), _make_objective(fns[0])

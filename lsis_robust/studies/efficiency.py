@@ -74,7 +74,7 @@ def efficiency_task(params, ss):
         sep = fit_batch(LR(), X, y, np.ones(y.shape)).lr_separated
         ests, oks, seps = [], [], [sep] * len(losses)
         for loss in losses:
-            n_starts = 1 if loss.name == "lr" else params["n_starts"]
+            n_starts = 1 if loss.single_start else params["n_starts"]
             # Every method draws its starts from the same stream, as when each method was a task of its own.
             starts = paper_starts(beta, (T,), n_starts, params["start_scale"], np.random.default_rng(start_ss))
             b, f = adam_fit(loss, X, y, np.full(y.shape, 1.0 / y.shape[1]), starts, device=params.get("device"))

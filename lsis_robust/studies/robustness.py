@@ -92,7 +92,7 @@ def _fit_tasks(tasks, ss):
 
         fitted = []
         for loss, p in zip(losses, tasks):
-            S = 1 if loss.name == "lr" else p["n_starts"]
+            S = 1 if loss.single_start else p["n_starts"]
             starts = paper_starts(beta, (P,), S, p["start_scale"], np.random.default_rng(start_ss))
             w_nom = np.full((1, nominal.n), 1.0 / n)
             extra = (np.repeat(points[pidx], S, axis=0)[None], np.repeat(yc, S)[None], np.full((1, P * S), k / n))

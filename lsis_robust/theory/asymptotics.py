@@ -13,7 +13,6 @@ IF = -B^-1 y_c phi'(y_c beta'x_c) x_c.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -45,16 +44,8 @@ __all__ = [
 
 
 def method_label(loss) -> str:
-    """Short column/legend label: LR, MLSLR a=0.4, LSQLR, BY, CH (tuning constants shown if not default)."""
-    name = getattr(loss, "name", type(loss).__name__)
-    labels = {"lr": "LR", "lsqlr": "LSQLR", "by": "BY", "ch": "CH", "mlslr": "MLSLR", "lslr": "LSLR"}
-    base = labels.get(name, name)
-    params = getattr(loss, "get_params", dict)()
-    if "alpha" in params:
-        return f"{base} a={params['alpha']:g}"
-    if name in ("by", "ch") and not math.isclose(params.get("c", 0.5), 0.5):
-        return f"{base} c={params['c']:g}"
-    return base
+    """Short column/legend label of a loss: its :attr:`~lsis_robust.losses.MarginLoss.label`."""
+    return loss.label
 
 
 def resolve_loss(loss) -> MarginLoss:
@@ -69,20 +60,11 @@ def resolve_loss(loss) -> MarginLoss:
 
 
 def kink_margins(loss) -> np.ndarray:
-    """Margins where phi'' jumps, so that the quadrature puts panel edges there.
+    """Margins where phi'' jumps (the loss's :meth:`~lsis_robust.losses.MarginLoss.kinks`), as a flat float array.
 
-    A loss may declare them as ``kink_margins`` (a sequence or a method); the
-    Bianco-Yohai type losses (tuning constant c, kinks where v = phi_LR(m) = c
-    or phi_LR(-m) = c) are recognised from their ``c`` and ``psi``.
+    The quadrature puts panel edges there.
     """
-    declared = getattr(loss, "kink_margins", None)
-    if declared is not None:
-        return np.asarray(declared() if callable(declared) else declared, dtype=np.float64).ravel()
-    if hasattr(loss, "psi") and hasattr(loss, "c"):
-        c = float(loss.c)
-        m_c = -c - math.log(-math.expm1(-c))  # -log sigma(m_c) = c, i.e. m_c = -log(e^c - 1), without overflow
-        return np.array([m_c, -m_c])
-    return np.empty(0)
+    return np.asarray(loss.kinks(), dtype=np.float64).ravel()
 
 
 class _Derivatives:

@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from .._validation import check_rate
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
-from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..losses import LR, LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
 from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
@@ -304,7 +304,7 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
 # the exact Fig. 4 (theory-figures) and then the robustness study's population curves, whose beta (0, 4)
 # sweeps are the same computation.  A sweep is deterministic, so a kept one is what a new one would give.
 _SWEEPS = {}
-_BUILT_IN = (LR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck)
+_BUILT_IN = (LR, MLSLR, LSQLR, BiancoYohai, CrouxHaesbroeck)
 
 
 def _sweep_key(loss, beta, eps, points, y_c, design):

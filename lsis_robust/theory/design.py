@@ -99,9 +99,6 @@ class GaussianDesign:
     def __repr__(self) -> str:
         return f"GaussianDesign(mean={self.mean.tolist()}, cov={self.cov.tolist()})"
 
-    def second_moment(self) -> np.ndarray:
-        return self.cov + np.outer(self.mean, self.mean)
-
     def check_beta(self, beta, name: str = "beta") -> np.ndarray:
         beta = _as_matrix(beta, name)
         if beta.ndim != 1 or beta.size != self.dim:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..losses import LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..losses import LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
 from ..registry import parse_loss_spec
 from ..paper import DEFAULT_METHODS, METHOD_COLORS, TABLE1_ALPHAS
 from ..probability import r_logit_range
@@ -63,7 +63,7 @@ def plot_rho_transforms(path, alphas=TABLE1_ALPHAS):
     plt = _plt()
     v = np.linspace(0, 8, 801)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    losses = [("BY", "by", Bianco_Yohai()), ("CH", "ch", Croux_Haesbroeck())]
+    losses = [("BY", "by", BiancoYohai()), ("CH", "ch", CrouxHaesbroeck())]
     losses += [(f"MLSLR a={a:g}", f"mlslr:alpha={a:g}", MLSLR(a)) for a in alphas] + [("LSQLR", "lsqlr", LSQLR())]
     for label, spec, loss in losses:
         # BY's eta evaluates 0 * inf in a branch np.where discards at v = 0.

@@ -1,4 +1,4 @@
-"""K-class surrogate losses of the paper in torch: functional forms and modules.
+"""K-class surrogate losses of the paper in torch: functional forms and modules (the losses' ``kclass()``).
 
 Logits ``g`` have shape (N, K), targets are integer class indices of shape
 (N,).  With q = softmax(g), one-hot target t and the smoothing map
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_alpha as validate_alpha
+from ._validation import check_alpha as validate_alpha
 
 __all__ = [
     "lr_loss",
