@@ -18,7 +18,8 @@ from scipy import integrate, optimize
 from scipy.special import expit
 
 from lsis_robust import RobustLogisticRegression
-from lsis_robust.losses import LR, MarginLoss, get_loss, register_loss
+from lsis_robust.losses import LR, MarginLoss
+from lsis_robust.registry import get_loss, register_loss
 from lsis_robust.theory import asymptotic_covariance, asymptotic_relative_efficiency, influence_function
 
 NAME = "test_clipped_savage"
@@ -239,7 +240,20 @@ def test_compare_runs_the_new_loss(tmp_path):
     from lsis_robust.compare import run_compare
 
     comparison = run_compare(loss=SPEC, baselines=["lr"], quick=True, criteria=["are"], out=tmp_path, progress=False)
-    are = comparison.sections[-1].tables[0][2]
+    are = comparison.criterion("are").table("are")
     column = f"{SPEC} (new)"
     # the compare table reads the theory engine's ARE of this loss
     assert are[column].iloc[0] == pytest.approx(asymptotic_relative_efficiency(SPEC, [0.0, 1.0]), rel=1e-12)
+
+
+def test_compare_trains_the_new_loss_and_a_baseline_in_the_deep_net_criterion(tmp_path):
+    from lsis_robust.compare import Context, criterion_nn
+
+    methods = {SPEC: get_loss(NAME, alpha=0.4, c=1.5), "mlslr:alpha=0.4": get_loss("mlslr", alpha=0.4),
+               "by": get_loss("by")}
+    ctx = Context(new=SPEC, methods=methods, settings={"digits": ("small_cnn", 1, 1)}, seed=0, figdir=tmp_path,
+                  progress=False, data_dir=None, device="cpu")
+    runs = criterion_nn(ctx).table("nn_runs")
+    # the new loss trains through its own kclass(); the baseline keeps the nn benchmark's method
+    assert sorted(runs.method) == ["MLSLR a=0.4", f"{SPEC} (new)"]
+    assert runs.test_ttr.between(0, 1).all()

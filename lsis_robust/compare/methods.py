@@ -28,7 +28,7 @@ def style(ctx, spec, i):
 
 def kclass_form(loss):
     """The K-class torch form ``f(logits, target, reduction="mean")`` of a loss, or None."""
-    return getattr(loss, "kclass", None)
+    return loss.kclass()
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,8 @@ class KClassMethod:
         return self.fn(logits, target, reduction=reduction)
 
 
-def nn_method(spec):
-    """The K-class form of a baseline spec in lsis_robust.nn, or None (BY and CH have none)."""
+def nn_method(spec, loss):
+    """The deep-net method of a baseline ``spec`` (its ``loss``), or None when the loss has no K-class form."""
     from ..nn.methods import parse_method
 
-    name, _, rest = spec.partition(":")
-    if name in ("lr", "lsqlr") and not rest:
-        return parse_method(name)
-    if name in ("lslr", "mlslr") and rest.startswith("alpha="):
-        return parse_method(f"{name}-{rest[len('alpha='):]}")
-    return None
+    return None if loss.kclass() is None else parse_method(spec)

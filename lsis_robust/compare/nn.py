@@ -28,22 +28,18 @@ def criterion_nn(ctx) -> Section:
         raise ValueError("the CIFAR-10 benchmark (--data-dir) needs a GPU (--device cuda); drop --data-dir to run "
                          "the digits benchmark on the CPU")
     model, epochs, trials = ctx.settings[dataset]
-    notes, methods = [], []
+    notes, methods, to_spec = [], [], {}
     for spec in ctx.methods:
-        if spec == ctx.new:
-            methods.append(KClassMethod(label(spec, ctx.new), kclass))
-            continue
-        m = nn_method(spec)
+        m = KClassMethod(label(spec, ctx.new), kclass) if spec == ctx.new else nn_method(spec, ctx.methods[spec])
         if m is None:
             notes.append(f"{label(spec, ctx.new)}: no K-class form in lsis_robust.nn, not trained.")
         else:
             methods.append(m)
+            to_spec[m.name] = spec
     cuda = device.type == "cuda"
     cfg = TrainConfig(model=model, epochs=epochs, seed=ctx.seed, device=device.type, amp=cuda, channels_last=cuda)
     data = load_dataset(dataset, ctx.data_dir)
     runs, history, wall = run_benchmark(data, methods, cfg, trials, device, progress=ctx.progress)
-    to_spec = {m.name: spec for spec in ctx.methods for m in methods
-               if m.name == (label(spec, ctx.new) if spec == ctx.new else getattr(nn_method(spec), "name", None))}
     fig, axes = subplots(1, width=7)
     ax = axes[0, 0]
     curve = history.groupby(["method", "epoch"], sort=False)["test_ttr"].mean().reset_index()

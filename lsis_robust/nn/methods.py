@@ -17,7 +17,7 @@ from fractions import Fraction
 from .._validation import check_alpha as validate_alpha
 from ..losses import MarginLoss
 from ..paper import NN_METHODS as PAPER_METHODS
-from ..registry import available_losses, get_loss
+from ..registry import available_losses, get_loss, read_loss_spec
 
 __all__ = ["Method", "parse_method", "parse_methods", "PAPER_METHODS"]
 
@@ -61,11 +61,21 @@ def _parse_alpha(text: str) -> float:
 
 
 def parse_method(spec: str, n_classes: int = 10) -> Method:
-    """The method ``NAME`` or ``NAME-ALPHA`` (see the module doc) for ``n_classes`` classes."""
+    """The method ``NAME`` or ``NAME-ALPHA`` (see the module doc) for ``n_classes`` classes.
+
+    The registry's loss-spec grammar names the same methods: ``mlslr:alpha=0.4`` is ``mlslr-0.4``.
+    """
     if not isinstance(spec, str):
         raise TypeError(f"a method is a string such as 'mlslr-0.4', got {type(spec).__name__}")
     s = spec.strip().lower()
-    kind, _, alpha_text = s.partition("-")
+    if ":" in s:
+        read = read_loss_spec(s)
+        if read.is_import_path or set(read.params) - {"alpha"}:
+            raise ValueError(f"method {spec!r}: a deep-net method is a registered loss with at most a smoothing "
+                             "level alpha, e.g. 'mlslr:alpha=0.4'")
+        kind, alpha_text = read.target, (repr(read.params["alpha"]) if "alpha" in read.params else "")
+    else:
+        kind, _, alpha_text = s.partition("-")
     if kind not in available_losses():
         raise ValueError(f"unknown method {spec!r}: a method is a registered loss with a K-class form, such as "
                          "lr, lsqlr, lslr-ALPHA, mlslr-ALPHA")
