@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from lsis_robust._multistart import fit_batch
+from lsis_robust.fitting import fit_batch
 from lsis_robust.contamination import (AdversarialFlip, LabelFlip, LeverageOutliers, PointMass, sample_mvn_logistic,
                                        sample_nominal)
 from lsis_robust.losses import parse_loss_spec

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lsis_robust._multistart import fit_batch
+from lsis_robust.fitting import fit_batch
 from lsis_robust.losses import get_loss
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_starts.py"
