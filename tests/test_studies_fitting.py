@@ -8,8 +8,9 @@ import torch
 from lsis_robust.contamination import sample_nominal
 from lsis_robust.estimators import RobustLogisticRegression
 from lsis_robust.losses import parse_loss_spec
+import lsis_robust
+from lsis_robust.fitting import fit_batch, fit_batch_losses
 from lsis_robust.studies._adam import adam_fit, torch_loss_functions
-from lsis_robust.fitting import fit_batch
 
 SPECS = ["lr", "mlslr:alpha=0.4", "lsqlr", "by", "ch"]
 
