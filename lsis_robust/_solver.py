@@ -61,10 +61,10 @@ def _descent_directions(g, H):
     return -np.einsum("bij,bj->bi", V, coords), positive_definite & keep.all(axis=-1)
 
 
-def _armijo(f_trial, f, step, slope, armijo):
-    # Near the minimum the decrease falls below rounding; allow that much slack so that the final
+def _armijo(f_trial, f, step, slope, armijo, slack):
+    # Near the minimum the decrease falls below rounding; allow ``slack`` ulps of slack so that the final
     # Newton steps are taken instead of halved away.
-    return f_trial <= f + armijo * step * slope + 8 * np.finfo(float).eps * np.abs(f)
+    return f_trial <= f + armijo * step * slope + slack * np.finfo(float).eps * np.abs(f)
 
 
 def _near(beta, known, rtol):
@@ -119,6 +119,8 @@ class NewtonSolver:
     iteration refreshes the problems whose step was halved.
     """
 
+    rounding_slack = 8  # ulps of the objective the Armijo test allows (see _armijo)
+
     def __init__(self, problem, *, tol=1e-8, xtol=1e-9, max_iter=100, max_step=10.0, max_step_rel=None,
                  armijo=1e-4, max_halvings=40, known=None, known_rtol=1e-4, predict_rtol=1e-2):
         self.problem = problem
@@ -155,7 +157,7 @@ class NewtonSolver:
             self.stale = stale[:0]
 
     def inner_solve(self):
-        """The descent direction of every running problem (see :func:`_descent_directions`)."""
+        """The descent direction of every running problem."""
         self.active = np.flatnonzero(self.running)
         # With every problem active (always so for one fit) the arrays are used whole, not gathered.
         self.everyone = self.active.size == self.beta.shape[0]
@@ -164,7 +166,11 @@ class NewtonSolver:
         else:
             active = self.active
             self.ga, self.fa, self.ba, Ha = self.g[active], self.f[active], self.beta[active], self.H[active]
-        self.p, self.convex_here = _descent_directions(self.ga, Ha)
+        self.p, self.convex_here = self.directions(self.ga, Ha)
+
+    def directions(self, g, H):
+        """Descent directions (B, d) and where the Hessian is positive definite: :func:`_descent_directions`."""
+        return _descent_directions(g, H)
 
     def check_convergence(self):
         """Stop the problems that converged or merged into a known minimiser; the rest go on."""
@@ -206,7 +212,7 @@ class NewtonSolver:
         # The full step is usually accepted, so evaluate it with its gradient and Hessian in one pass
         # over the data; only halved steps need the objective alone.
         f_trial, g_trial, H_trial = sub.objective_gradient_hessian(trial)
-        accepted = _armijo(f_trial, fa, 1.0, slope, armijo)
+        accepted = _armijo(f_trial, fa, 1.0, slope, armijo, self.rounding_slack) | self.untested(fa, slope)
         self.n_iter[active] += 1
         if accepted.all():
             if self.everyone:
@@ -223,7 +229,7 @@ class NewtonSolver:
             step[rest] *= 0.5
             trial[rest] = ba[rest] + step[rest, None] * p[rest]
             f_trial[rest] = (sub if rest.size == active.size else sub.take(rest)).objective(trial[rest])
-            accepted[rest] = _armijo(f_trial[rest], fa[rest], step[rest], slope[rest], armijo)
+            accepted[rest] = _armijo(f_trial[rest], fa[rest], step[rest], slope[rest], armijo, self.rounding_slack)
         # No descent step at a gradient below tol: the objective is flat to rounding there, which is
         # as converged as floating point allows; elsewhere a failed line search is a stall.
         self.converged[active[~accepted & (gmax <= self.tol)]] = True
@@ -234,6 +240,10 @@ class NewtonSolver:
         self.g[active[fresh]], self.H[active[fresh]] = g_trial[fresh], H_trial[fresh]
         self.stale = active[accepted & ~fresh]
 
+    def untested(self, f, slope):
+        """Where the full step is taken without the Armijo test (nowhere here; a subclass may say)."""
+        return False
+
     def finalize(self) -> NewtonResult:
         return NewtonResult(beta=self.beta, objective=self.f, grad_max=np.abs(self.g).max(axis=1), n_iter=self.n_iter,
                             converged=self.converged, stalled=self.stalled, merged=self.merged, hessian=self.H)
@@ -241,6 +251,11 @@ class NewtonSolver:
     def solve(self, beta0) -> NewtonResult:
         """Minimise from the starts ``beta0`` (B, d); at most ``max_iter`` line searches per problem."""
         self.setup(beta0)
+        self.iterate()
+        return self.finalize()
+
+    def iterate(self):
+        """Newton iterations until every problem has stopped or ``max_iter`` line searches are done."""
         for iteration in range(self.max_iter + 1):
             self.update_gradient_hessian()
             if not self.running.any():
@@ -250,7 +265,6 @@ class NewtonSolver:
             if self.active.size == 0 or iteration == self.max_iter:
                 break
             self.line_search()
-        return self.finalize()
 
 
 def newton_minimize(problem, beta0, **options) -> NewtonResult:
