@@ -117,6 +117,10 @@ class NewtonSolver:
     tiny), then line_search, which evaluates the full step's objective,
     gradient and Hessian in one pass; update_gradient_hessian at the next
     iteration refreshes the problems whose step was halved.
+
+    A subclass for another objective overrides these steps, or the smaller
+    hooks ``directions`` (the inner solve's direction), ``untested`` (full
+    steps taken without the Armijo test) and ``rounding_slack``.
     """
 
     rounding_slack = 8  # ulps of the objective the Armijo test allows (see _armijo)

@@ -200,7 +200,8 @@ class _PopulationNewton(NewtonSolver):
             self.converged[:] = True
             self.running[:] = False
             self.active = self.active[:0]
-        self.gmax = np.abs(self.ga).max(axis=1)  # the line search's converged-or-stalled call (unused here)
+        # The line search calls a failed search converged or stalled by it; here either ends the iterations.
+        self.gmax = np.abs(self.ga).max(axis=1)
 
     def directions(self, g, H):
         # -|H|^-1 g with |eigenvalues| floored (not left out): R's Hessian is of full rank.
@@ -233,7 +234,7 @@ class _PopulationNewton(NewtonSolver):
             # The level that was enough at the start may not be at the minimiser.
             b = self.beta[0]
             (Rf, gf, Hf), coarse, new_level = self.population.evaluate(b)
-            if new_level <= self.problem.level or np.linalg.norm(gf) <= _GTOL * max(1.0, abs(Rf)):
+            if new_level <= self.problem.level or np.linalg.norm(gf) <= self.tol * max(1.0, abs(Rf)):
                 return b, Rf, gf, Hf, coarse, n_iter
             self.problem = _AtLevel(self.population, new_level)
             R, g, H = coarse
