@@ -5,15 +5,13 @@ d - 1 covariates of :func:`common.logistic_data` and fits the intercept itself.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import warnings
 
 import numpy as np
 
 from lsis_robust import RobustLogisticRegression
 
-from .common import REPO_ROOT, Benchmark, logistic_data, robustbase_data, robustbase_refs
+from .common import Benchmark, logistic_data, robustbase_data, robustbase_refs
 
 # One setting per loss: alpha = 0.4 is the best MLSLR level of Table II, c = 0.5 robustbase's default constant.
 LOSSES = {"lr": {}, "lslr": {"alpha": 0.4}, "mlslr": {"alpha": 0.4}, "lsqlr": {}, "by": {"c": 0.5}, "ch": {"c": 0.5}}
@@ -47,17 +45,8 @@ class FitMemory(_FitSetup):
         self.estimator.fit(self.X, self.y)
 
 
-@functools.lru_cache(maxsize=None)
-def _bench_foundation():
-    """scripts/bench_foundation.py, the one home of the shapes (asv has no R: robustbase's times are its)."""
-    spec = importlib.util.spec_from_file_location("bench_foundation", REPO_ROOT / "scripts" / "bench_foundation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Shapes(Benchmark):
-    """CH and BY fits (defaults) on the shapes of ``scripts/bench_foundation.py``, which times robustbase on them.
+    """CH and BY fits (defaults) on the shapes of ``lsis_robust.bench.foundation``, which times robustbase on them.
 
     ``d`` counts the covariates; the intercept is fitted besides.
     """
@@ -68,7 +57,11 @@ class Shapes(Benchmark):
     repeat = (1, 5, 30.0)
 
     def setup(self, loss, sample, n, d):
-        self.X, self.y = _bench_foundation().shape_sample(sample, n, d)
+        # Imported here, not at the top: asv's history runs this file against old commits, which lack the module,
+        # and a failed import at the top would take the other benchmarks of this file with it.
+        from lsis_robust.bench.foundation import shape_sample
+
+        self.X, self.y = shape_sample(sample, n, d)
 
     def time_fit(self, loss, sample, n, d):
         with warnings.catch_warnings():  # a contaminated shape may warn; what is timed is the fit

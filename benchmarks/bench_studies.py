@@ -10,16 +10,21 @@ class QuickSweeps(Benchmark):
     timeout = 300
 
     def time_efficiency_quick(self):
+        from lsis_robust.paper import STUDY_SETTINGS
         from lsis_robust.studies.efficiency import run_efficiency
 
-        run_efficiency(betas=[(0.0, 1.0), (0.0, 4.0)], sizes=[50, 200], methods=["lr", "mlslr:alpha=0.8", "lsqlr"],
-                       n_trials=10, m=2000, progress=False)
+        run_efficiency(**STUDY_SETTINGS["quick"]["efficiency"], progress=False)
+
+    # The grid is the one timed before it was read from lsis_robust.paper: keep the history's version.
+    time_efficiency_quick.version = "dc5019027f36776d740c1a120f04999175f0355185c09ce94e381f342c46e731"
 
     def time_robustness_quick(self):
+        from lsis_robust.paper import STUDY_SETTINGS
         from lsis_robust.studies.robustness import run_robustness
 
-        run_robustness(betas=[(0.0, 4.0)], methods=["lr", "mlslr:alpha=0.8", "lsqlr"],
-                       xc2=[float(v) for v in range(-10, 11)], n=2000, m=2000, progress=False)
+        run_robustness(**STUDY_SETTINGS["quick"]["robustness"], progress=False)
+
+    time_robustness_quick.version = "150c00fcf9e338d4f4f2dc78121db2ed3c206ed45d017c4e5febcb35d3ed1cf3"
 
 
 class FullEstimatorStudies(Benchmark):
@@ -50,7 +55,7 @@ class PaperProtocolRate(Benchmark):
         import numpy as np
 
         from lsis_robust.contamination import sample_nominal
-        from lsis_robust.losses import parse_loss_spec
+        from lsis_robust.registry import parse_loss_spec
         from lsis_robust.studies._adam import adam_fit
 
         s = sample_nominal(10_000, [0.0, 4.0], rng=0)

@@ -1,6 +1,8 @@
 """asv benchmarks of the theory engine: Table I, one contaminated functional, the exact Fig. 4 grid."""
 import numpy as np
 
+from lsis_robust.paper import TABLE1_COLUMNS, TABLE1_ROWS
+
 from .common import Benchmark
 
 
@@ -27,10 +29,6 @@ class TableI(Benchmark):
         return float(np.abs(values.iloc[:, :5].to_numpy() - TABLE1_PRINTED).max())
 
     track_table1_max_abs_deviation.unit = "ARE"
-
-
-TABLE1_ROWS = ["(0, 1)", "(0, 2)", "(0, 4)", "(1, 1)", "(1, 2)", "(1, 4)", "(2, 1)", "(2, 2)", "(2, 4)"]
-TABLE1_COLUMNS = ["MLSLR a=0.2", "MLSLR a=0.4", "MLSLR a=0.6", "MLSLR a=0.8", "LSQLR"]
 
 
 class TableIEntries(Benchmark):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .losses import parse_loss_spec
+from .registry import parse_loss_spec
 from .reporting import atomic_write_text, provenance, save_figure, write_table
 
 __all__ = ["CRITERIA", "DEFAULT_BASELINES", "SETTINGS", "Section", "Comparison", "resolve_new_loss",
@@ -116,7 +116,7 @@ def resolve_new_loss(spec: str) -> str:
                          "'package.module:object' / 'file.py:object' (optionally ':param=value,...')")
     parts = spec.strip().split(":")
     if len(parts) >= 2 and ("=" not in parts[1]):
-        from .user_loss import register_object
+        from .registry import register_object
 
         if len(parts) > 3:
             raise ValueError(f"cannot read --loss {spec!r}: expected 'package.module:object[:param=value,...]'")

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import check_beta, check_option, check_rate, check_real, check_size, check_vector
+
 __all__ = [
     "Sample",
     "sample_nominal",
@@ -38,8 +40,6 @@ __all__ = [
     "LeverageOutliers",
     "Compose",
     "contaminate",
-    "check_rate",
-    "check_size",
 ]
 
 _MODES = ("exact", "bernoulli")
@@ -74,31 +74,6 @@ class Sample:
         return 2.0 * self.y - 1.0
 
 
-def check_rate(rate, name="eps") -> float:
-    """A contamination rate in [0, 1)."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1), got {type(rate).__name__}")
-    rate = float(rate)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"{name}={rate!r} is outside [0, 1): a contamination rate must be at least 0 and below 1")
-    return rate
-
-
-def check_size(n, name="n", minimum=2) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    if n < minimum:
-        raise ValueError(f"{name}={n} is too small: it must be at least {minimum}")
-    return int(n)
-
-
-def _check_beta(beta) -> np.ndarray:
-    beta = np.asarray(beta, dtype=np.float64)
-    if beta.ndim != 1 or beta.size < 1 or not np.all(np.isfinite(beta)):
-        raise ValueError(f"beta must be a finite 1-d vector (intercept first), got {beta!r}")
-    return beta
-
-
 def _rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
@@ -115,7 +90,7 @@ def _labels(X, beta, rng) -> np.ndarray:
 def sample_nominal(n, beta, rng=None) -> Sample:
     """n draws from the nominal distribution (20): x = (1, z), z ~ N(0, I_{d-1}), P(Y=1|x) = sigma(beta'x)."""
     n = check_size(n, minimum=1)
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     rng = _rng(rng)
     X = np.column_stack([np.ones(n), rng.standard_normal((n, beta.size - 1))])
     return Sample(X, _labels(X, beta, rng))
@@ -124,7 +99,7 @@ def sample_nominal(n, beta, rng=None) -> Sample:
 def sample_mvn_logistic(n, beta, mean=None, cov=None, rng=None) -> Sample:
     """n draws of x = (1, z), z ~ N(mean, cov), from the logistic model with coefficients beta."""
     n = check_size(n, minimum=1)
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     rng = _rng(rng)
     k = beta.size - 1
     mean = np.zeros(k) if mean is None else np.asarray(mean, dtype=np.float64)
@@ -137,12 +112,6 @@ def sample_mvn_logistic(n, beta, mean=None, cov=None, rng=None) -> Sample:
     Z = rng.multivariate_normal(mean, cov, size=n, method="eigh")
     X = np.column_stack([np.ones(n), Z])
     return Sample(X, _labels(X, beta, rng))
-
-
-def _check_mode(mode):
-    if mode not in _MODES:
-        raise ValueError(f"mode={mode!r} is invalid; use one of {_MODES}")
-    return mode
 
 
 def _pick_rows(n, rate, mode, rng, candidates=None):
@@ -178,12 +147,10 @@ class PointMass(_Contamination):
 
     def __init__(self, eps, x_c, y_c, mode="exact"):
         self.eps = check_rate(eps)
-        x_c = np.asarray(x_c, dtype=np.float64)
-        if x_c.ndim != 1 or not np.all(np.isfinite(x_c)):
-            raise ValueError(f"x_c must be a finite 1-d vector (intercept entry first), got {x_c!r}")
+        x_c = check_vector(x_c, "x_c", what=" (intercept entry first)")
         if y_c not in (-1, 1):
             raise ValueError(f"y_c={y_c!r} is invalid; the contaminating label is -1 or +1")
-        self.x_c, self.y_c, self.mode = x_c, int(y_c), _check_mode(mode)
+        self.x_c, self.y_c, self.mode = x_c, int(y_c), check_option(mode, "mode", _MODES)
 
     def _apply(self, sample, rng):
         if self.x_c.size != sample.X.shape[1]:
@@ -200,7 +167,7 @@ class LabelFlip(_Contamination):
     """Flip the labels of a random share ``rate`` of the rows."""
 
     def __init__(self, rate, mode="exact"):
-        self.rate, self.mode = check_rate(rate, "rate"), _check_mode(mode)
+        self.rate, self.mode = check_rate(rate, "rate"), check_option(mode, "mode", _MODES)
 
     def _apply(self, sample, rng):
         rows = _pick_rows(sample.n, self.rate, self.mode, rng)
@@ -219,7 +186,7 @@ class AdversarialFlip(_Contamination):
     """
 
     def __init__(self, rate, beta, mode="exact"):
-        self.rate, self.beta, self.mode = check_rate(rate, "rate"), _check_beta(beta), _check_mode(mode)
+        self.rate, self.beta, self.mode = check_rate(rate, "rate"), check_beta(beta), check_option(mode, "mode", _MODES)
 
     def _apply(self, sample, rng):
         if self.beta.size != sample.X.shape[1]:
@@ -244,11 +211,8 @@ class LeverageOutliers(_Contamination):
     """
 
     def __init__(self, rate, beta, distance=10.0, mode="exact"):
-        self.rate, self.beta, self.mode = check_rate(rate, "rate"), _check_beta(beta), _check_mode(mode)
-        if isinstance(distance, bool) or not isinstance(distance, numbers.Real) or not np.isfinite(distance) \
-                or distance <= 0:
-            raise ValueError(f"distance={distance!r} is invalid; it must be a finite number > 0")
-        self.distance = float(distance)
+        self.rate, self.beta, self.mode = check_rate(rate, "rate"), check_beta(beta), check_option(mode, "mode", _MODES)
+        self.distance = check_real(distance, "distance", 0.0, low_open=True)
 
     def _apply(self, sample, rng):
         d = sample.X.shape[1]

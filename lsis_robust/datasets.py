@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Dataset", "load_vaso", "load_foodstamp", "load_leukemia", "load_breast_cancer", "load_dataset",
-           "DATASETS"]
+           "DATASETS", "standardise"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ def load_leukemia() -> Dataset:
                    "Cook & Weisberg (1982) leukaemia survival beyond 52 weeks; robust::leuk.dat 0.7-1")
 
 
+def standardise(X: pd.DataFrame) -> pd.DataFrame:
+    """Each column centred and scaled to unit (population, ddof = 0) standard deviation."""
+    return (X - X.mean()) / X.std(ddof=0)
+
+
 def load_breast_cancer() -> Dataset:
     """scikit-learn's Wisconsin diagnostic breast-cancer data (569 rows, 30 standardised covariates).
 
@@ -85,8 +90,7 @@ def load_breast_cancer() -> Dataset:
     from sklearn.datasets import load_breast_cancer as _load
 
     raw = _load(as_frame=True)
-    X = raw.data
-    X = (X - X.mean()) / X.std(ddof=0)
+    X = standardise(raw.data)
     y = (raw.target.to_numpy() == 0).astype(int)  # sklearn codes malignant as 0
     return Dataset("breast_cancer", X, y, "Wisconsin diagnostic breast cancer (scikit-learn), standardised")
 

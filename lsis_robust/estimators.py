@@ -1,21 +1,23 @@
 """Robust logistic regression: minimise any registered margin loss, with sandwich inference."""
 from __future__ import annotations
 
-import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state, validate_data
 
 from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
                                no_separation_certified)
 from .fitting import _decreasing, fit_batch
-from .losses import LR, MarginLoss, get_loss
+from .losses import LR, MarginLoss
+from .registry import get_loss
 
 __all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 
@@ -121,9 +123,6 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
     weights : {None, "mcd"}, default=None
         ``"mcd"`` multiplies the loss of each observation by the hard-rejection
         leverage weight of Croux and Haesbroeck (see :func:`mcd_weights`).
-    solver : {"newton"}, default="newton"
-        Batched Newton with Armijo backtracking and an eigenvalue-modified
-        step where the Hessian is not positive definite.
     n_starts : int, default=0
         Random starts (the ML fit perturbed by three model-based standard
         errors, seeded by ``random_state``) added to the deterministic starts
@@ -209,14 +208,28 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         (bool mask of the separated rows).
     """
 
-    def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, solver="newton",
-                 n_starts=0, tol=1e-8, max_iter=100, cov_type="sandwich", random_state=None):
+    # scikit-learn checks these when fit starts (``_fit_context``).  alpha and c are only typed here: which
+    # values are allowed is the loss's business (Theorem 1's [0, 1) or (1, 2] for alpha, C_RANGE for c).
+    _parameter_constraints = {
+        "loss": [str, callable, HasMethods(["phi"])],  # a registered name, a loss object or a user's phi
+        "alpha": [Real, None],
+        "c": [Real, None],
+        "fit_intercept": ["boolean"],
+        "weights": [StrOptions({"mcd"}), None],
+        "n_starts": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "cov_type": [StrOptions({"sandwich", "model"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, loss="lr", alpha=None, c=None, fit_intercept=True, weights=None, n_starts=0, tol=1e-8,
+                 max_iter=100, cov_type="sandwich", random_state=None):
         self.loss = loss
         self.alpha = alpha
         self.c = c
         self.fit_intercept = fit_intercept
         self.weights = weights
-        self.solver = solver
         self.n_starts = n_starts
         self.tol = tol
         self.max_iter = max_iter
@@ -238,23 +251,14 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return get_loss(self.loss)
 
     def _check_params(self):
-        if isinstance(self.loss, type):  # it has phi and dphi, but unbound: fitting would fail deep inside
+        """What the constraints cannot say: a loss class is callable but unbound, and a bool is an Integral."""
+        if isinstance(self.loss, type):  # fitting would fail deep inside
             raise TypeError(f"loss={self.loss.__name__} is a class; pass a loss name or an instance, e.g. "
                             f"{self.loss.__name__}() or get_loss(name, ...)")
-        if self.solver != "newton":
-            raise ValueError(f"solver={self.solver!r} is not supported; use 'newton'")
-        if self.weights not in (None, "mcd"):
-            raise ValueError(f"weights={self.weights!r} is invalid; use None or 'mcd'")
-        if self.cov_type not in ("sandwich", "model"):
-            raise ValueError(f"cov_type={self.cov_type!r} is invalid; use 'sandwich' or 'model'")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not 0 < self.tol < np.inf:
-            raise ValueError(f"tol={self.tol!r} is invalid; it must be a finite number > 0")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
-            raise ValueError(f"max_iter={self.max_iter!r} is invalid; it must be an integer >= 1")
-        if isinstance(self.n_starts, bool) or not isinstance(self.n_starts, numbers.Integral) or self.n_starts < 0:
-            raise ValueError(f"n_starts={self.n_starts!r} is invalid; use an integer >= 0")
+        for name in ("n_starts", "tol", "max_iter"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name}={value!r} is a bool; {name} must be a number")
 
     def _design(self, X):
         """The design in X's units: X itself, or a column-major copy with the intercept's column first."""
@@ -266,6 +270,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         return Z
 
     # ------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model; y holds exactly two classes (any labels)."""
         # One BLAS thread: the study tasks have always fitted under threadpool_limits(1), so a fit gives their

@@ -32,6 +32,7 @@ import numpy as np
 
 from ._linear_loss import LinearMarginLoss
 from ._solver import newton_minimize
+from ._validation import check_real, check_size
 from .losses import LR
 
 __all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path"]
@@ -133,11 +134,9 @@ class BatchFit:
 
 
 def _check_options(tol, max_iter, n_random=0, rng=None):
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
-    for name, value, low in (("max_iter", max_iter, 1), ("n_random", n_random, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_real(tol, "tol", 0, low_open=True)
+    check_size(max_iter, "max_iter", 1)
+    check_size(n_random, "n_random", 0)
     if n_random and not isinstance(rng, (np.random.Generator, np.random.RandomState)):
         raise TypeError(f"n_random={n_random} random starts need rng, a numpy Generator or RandomState; "
                         f"got {type(rng).__name__}")
@@ -232,7 +231,8 @@ def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None)
         problem's weights sum to 0, or ``tol``, ``max_iter`` or ``n_random``
         is out of range.
     TypeError
-        If random starts are asked for without a random generator.
+        If ``tol``, ``max_iter`` or ``n_random`` is not a number of the right
+        kind, or random starts are asked for without a random generator.
 
     See Also
     --------

@@ -1,4 +1,4 @@
-"""Binary surrogate losses in margin form, and the registry that names them.
+"""Binary surrogate losses in margin form (:mod:`lsis_robust.registry` names them).
 
 Labels are y in {-1, +1}, the score is s = x'beta and the margin is m = y s.
 Every loss is a function phi(m) with analytic first and second derivatives,
@@ -16,14 +16,14 @@ Robustification against Model Misspecification*.
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import math
-from importlib import metadata
-from typing import Callable
 
 import numpy as np
 from scipy.special import erfc
+
+from ._validation import check_alpha as validate_alpha  # the rule's public name, kept for users
+from ._validation import check_c as _validate_c
 
 __all__ = [
     "MarginLoss",
@@ -33,49 +33,9 @@ __all__ = [
     "LSQLR",
     "Bianco_Yohai",
     "Croux_Haesbroeck",
-    "get_loss",
-    "available_losses",
-    "register_loss",
+    "BUILTIN_LOSSES",
     "validate_alpha",
-    "parse_loss_spec",
 ]
-
-
-def _real_scalar(value, name: str) -> float:
-    """A Python/numpy real number or 0-d real array as a float (-0.0 becomes 0.0); TypeError otherwise."""
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        what = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
-        raise TypeError(f"{name} must be a real number, got {what}")
-    return float(value) + 0.0
-
-
-def validate_alpha(alpha, n_classes: int = 2) -> float:
-    """Check a smoothing level against Theorem 1: [0, 1) or (1, K/(K-1)]."""
-    alpha = _real_scalar(alpha, "alpha")
-    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    upper = n_classes / (n_classes - 1)
-    if not math.isfinite(alpha) or alpha < 0 or alpha == 1 or alpha > upper:
-        raise ValueError(
-            f"alpha={alpha!r} is outside the valid range [0, 1) or (1, {upper:g}] "
-            f"for K={n_classes} classes (Theorem 1; alpha=1 makes the smoothed "
-            "distribution uniform and the model unidentifiable)"
-        )
-    return alpha
-
-
-# The BY/CH closed forms are checked against high-precision references for c in this range
-# (tests/test_losses_finite.py); BY's eta subtracts terms of size 1/c, so a smaller c loses digits.
-C_RANGE = (1e-3, 1e3)
-
-
-def _validate_c(c) -> float:
-    c = _real_scalar(c, "c")
-    if not C_RANGE[0] <= c <= C_RANGE[1]:
-        raise ValueError(f"c={c!r} is invalid: the tuning constant c must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}]")
-    return c
 
 
 _LOG2 = math.log(2.0)
@@ -321,7 +281,9 @@ class LSLR(MarginLoss):
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
-        return (super().link(s) - self.alpha / 2) / (1 - self.alpha)
+        from ._smoothing import unsmoothed
+
+        return unsmoothed(super().link(s), self.alpha, 2)
 
 
 class MLSLR(MarginLoss):
@@ -710,193 +672,6 @@ class Croux_Haesbroeck(_BoundedRhoLoss):
         return out
 
 
-# ---------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, Callable[..., MarginLoss]] = {}
-_ENTRY_POINTS_LOADED = False
-ENTRY_POINT_GROUP = "lsis_robust.losses"
-
-
-def register_loss(name: str, *, overwrite: bool = False):
-    """Decorator that registers a loss class or factory under ``name``.
-
-    The decorated object is a :class:`MarginLoss` subclass, a factory called
-    with the loss's parameters, a class with only ``phi``, or a plain
-    function ``phi(m, param=default, ...)``; anything but this module's own
-    classes goes through :func:`lsis_robust.user_loss.loss_factory`, which
-    fills in missing derivatives by autodiff and validates the loss.
-
-    >>> @register_loss("savage2")
-    ... class Savage2(MarginLoss):
-    ...     def phi(self, m): ...
-    """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"loss name must be a Python identifier string, got {name!r}")
-    key = name.lower()
-
-    def decorator(factory):
-        if not callable(factory):
-            raise TypeError(f"register_loss({name!r}) needs a class or callable, got {type(factory).__name__}")
-        existing = _REGISTRY.get(key)
-        if existing is not None and not overwrite and getattr(existing, "__wrapped_loss__", existing) is not factory:
-            raise ValueError(f"a loss named {name!r} is already registered; pass overwrite=True to replace it")
-        stored = factory
-        if not (isinstance(factory, type) and issubclass(factory, MarginLoss) and factory.__module__ == __name__):
-            # User losses (plain phi functions, partial classes) get autodiff derivatives and validation.
-            # Imported here because user_loss imports this module.
-            from .user_loss import loss_factory
-
-            stored = loss_factory(factory, key)
-        _REGISTRY[key] = stored
-        if isinstance(factory, type) and issubclass(factory, MarginLoss) and factory.name == "margin":
-            factory.name = key
-        return factory
-
-    return decorator
-
-
-for _cls in (LR, LSLR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck):
-    register_loss(_cls.name)(_cls)
-
-
-def _load_entry_points() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name.lower() not in _REGISTRY:
-            try:
-                register_loss(ep.name)(ep.load())
-            except Exception as exc:  # a broken plug-in must not break the suite
-                import warnings
-
-                warnings.warn(f"could not load loss entry point {ep.name!r} ({ep.value}): {exc}")
-
-
-def available_losses() -> list[str]:
-    """Names of all registered losses, built-in, decorated and from entry points."""
-    _load_entry_points()
-    return sorted(_REGISTRY)
-
-
-def _inspect_factory(factory):
-    """(takes **kwargs, parameter names) of a registered factory."""
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return True, []
-    return (any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()),
-            [p for p in sig.parameters if p != "self"])
-
-
-_inspect_factory_cached = functools.lru_cache(maxsize=None)(_inspect_factory)  # inspect is slow next to a fit
-
-
-def _factory_parameters(factory):
-    try:
-        hash(factory)
-    except TypeError:
-        return _inspect_factory(factory)
-    return _inspect_factory_cached(factory)
-
-
-def get_loss(name, **params) -> MarginLoss:
-    """Instantiate the registered loss ``name`` with ``params``.
-
-    ``name`` may also be a :class:`MarginLoss` instance (returned unchanged if
-    no params are given).  Unknown names and parameters raise ``ValueError``.
-    """
-    if isinstance(name, MarginLoss) or (hasattr(name, "phi") and hasattr(name, "dphi") and not isinstance(name, str)):
-        if params:
-            raise ValueError("parameters cannot be given together with a loss instance")
-        return name
-    if not isinstance(name, str) and (callable(name) or hasattr(name, "phi")):
-        if params:
-            raise ValueError("parameters cannot be given together with a loss function or object; bind them first")
-        from .user_loss import as_margin_loss
-
-        return as_margin_loss(name)
-    if not isinstance(name, str):
-        raise TypeError(f"loss must be a registered name (str) or a MarginLoss, got {type(name).__name__}")
-    _load_entry_points()
-    key = name.lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown loss {name!r}; available losses: {', '.join(available_losses())}")
-    factory = _REGISTRY[key]
-    accepts_kwargs, allowed = _factory_parameters(factory)
-    unknown = [k for k in params if k not in allowed]
-    if unknown and not accepts_kwargs:
-        raise ValueError(
-            f"loss {name!r} does not take parameter(s) {', '.join(unknown)}; "
-            f"it takes: {', '.join(allowed) or 'no parameters'}"
-        )
-    return factory(**params)
-
-
-def _looks_like_import_path(name: str) -> bool:
-    return name.endswith(".py") or any(c in name for c in "./\\")
-
-
-def parse_loss_spec(spec: str) -> MarginLoss:
-    """Parse ``"name"`` or ``"name:param=value,param=value"`` into a loss.
-
-    The one grammar of a loss spec: ``name`` is a registered loss; each
-    parameter is ``identifier=number`` with a finite number, given once.
-    Empty items, a trailing ``:`` and repeated parameters are errors, not
-    silently dropped or overridden.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"loss spec must be a non-empty string like 'mlslr:alpha=0.4', got {spec!r}")
-    name, colon, rest = (s.strip() for s in spec.partition(":"))
-    _load_entry_points()
-    if _looks_like_import_path(name) or (name.lower() not in _REGISTRY and rest and "=" not in rest.split(",")[0]):
-        raise ValueError(f"{spec!r} looks like an import path 'module:object'; here a loss is a registered name "
-                         "with optional ':param=value,...' (import paths are read by `lsis-robust compare --loss` "
-                         "and `--import`; or register the loss with an entry point)")
-    if not name.isidentifier():
-        raise ValueError(f"bad loss name {name!r} in {spec!r}: expected a registered name such as 'mlslr'")
-    if colon and not rest:
-        raise ValueError(f"loss spec {spec!r} ends with ':' but gives no parameter; write 'name' or "
-                         "'name:param=value,...'")
-    params = {}
-    for item in (s.strip() for s in rest.split(",")) if rest else ():
-        key, sep, value = (s.strip() for s in item.partition("="))
-        if not item:
-            raise ValueError(f"empty parameter in loss spec {spec!r}: expected param=value,param=value")
-        if not sep or not key.isidentifier():
-            raise ValueError(f"bad loss parameter {item!r} in {spec!r}: expected param=value")
-        if key in params:
-            raise ValueError(f"parameter {key!r} is given twice in loss spec {spec!r}")
-        try:
-            params[key] = float(value)
-        except ValueError:
-            raise ValueError(f"bad value {value!r} for parameter {key!r} in {spec!r}: expected a number") from None
-        if not math.isfinite(params[key]):
-            raise ValueError(f"bad value {value!r} for parameter {key!r} in {spec!r}: expected a finite number")
-    return get_loss(name, **params)
-
-
-def split_loss_specs(text: str) -> list[str]:
-    """Split a comma list of specs, ``'lr,mlslr:alpha=0.4,by'``, and check every spec.
-
-    A comma starts a new spec unless the next part is ``param=value`` (then it
-    continues the previous spec's parameters).  Returns the specs as written
-    (stripped); an empty list, an empty item, a bad spec or a spec given twice
-    raises ``ValueError``.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"expected comma-separated loss specs such as 'lr,mlslr:alpha=0.4', got {text!r}")
-    specs = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            raise ValueError(f"empty item in the loss list {text!r}")
-        if specs and "=" in part and ":" not in part:
-            specs[-1] += "," + part
-        else:
-            specs.append(part)
-    losses = [parse_loss_spec(s) for s in specs]
-    for i, loss in enumerate(losses):
-        if loss in losses[:i]:
-            raise ValueError(f"loss {specs[i]!r} is listed twice in {text!r}")
-    return specs
+# The built-in losses; lsis_robust.registry registers each under its ``name`` (this module cannot import the
+# registry, which imports it).
+BUILTIN_LOSSES = (LR, LSLR, MLSLR, LSQLR, Bianco_Yohai, Croux_Haesbroeck)

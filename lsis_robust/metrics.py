@@ -33,9 +33,9 @@ Inputs are array-likes (numpy, or CPU torch tensors).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import softmax
 
-from .losses import validate_alpha
+from ._validation import check_alpha as validate_alpha
+from .probability import r_logit_model
 
 __all__ = [
     "predict_labels",
@@ -75,10 +75,7 @@ def predict_labels(logits, argmin: bool = False) -> np.ndarray:
 
 def rlogit(logits, alpha: float) -> np.ndarray:
     """R-logit model (eq. 10): (softmax(g) - alpha/K) / (1 - alpha), float64, shape (n, K)."""
-    g = _logits(logits)
-    k = g.shape[1]
-    alpha = validate_alpha(alpha, k)
-    return (softmax(g, axis=1) - alpha / k) / (1.0 - alpha)
+    return r_logit_model(_logits(logits), alpha)
 
 
 def _q(q) -> np.ndarray:

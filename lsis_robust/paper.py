@@ -1,4 +1,9 @@
-"""The values the paper prints, stored once, with where they were printed.
+"""The paper's constants, stored once: the values it prints, its designs and methods, and the suite's grids.
+
+Every other module imports these facts from here: Table I's designs and
+smoothing levels, the method lists of the studies and the deep-net benchmark,
+the methods' plot colours, and the grids of the commands (their defaults and
+their ``--quick`` presets).
 
 Source: Yamasaki, "Label smoothing is robustification against model
 misspecification" (the text extraction in the project's reference folder).
@@ -9,19 +14,119 @@ deviations are stored, never which cell was bold.  Each value below was
 re-read from the table body, where a mean and its standard deviation run
 together as "1.0316.0151" (mean 1.0316, std .0151).
 
-Every table is a long pandas frame (one row per printed cell) with the
+Every printed table is a long pandas frame (one row per printed cell) with the
 columns the corresponding result CSV uses as keys, so a report can join them.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["PrintedTable", "TABLE1_ARE", "TABLES", "table", "LR_LSQLR_TTR", "N_CLASSES"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PrintedTable", "TABLE1_ARE", "table", "LR_LSQLR_TTR", "N_CLASSES",
+           "TABLE1_BETAS", "TABLE1_ALPHAS", "TABLE1_ROWS", "TABLE1_COLUMNS", "ALPHAS_LOW", "ALPHAS_HIGH",
+           "PAPER_METHODS", "ROBUST_BASELINES", "DEFAULT_METHODS", "NN_METHODS", "METHOD_COLORS",
+           "NEW_METHOD_COLOR", "EFFICIENCY_SIZES", "ROBUSTNESS_BETAS", "ROBUSTNESS_XC2", "REALDATA_SETS",
+           "STUDY_SETTINGS", "NN_DEFAULTS", "NN_QUICK", "COMPARE_BASELINES", "COMPARE_SETTINGS"]
 
 N_CLASSES = 10  # CIFAR-10, the dataset of Tables II-V
+
+# ---- Designs and smoothing levels --------------------------------------------------------------------------
+# Table I (Section III-B1), design (20): x = (1, x2), x2 ~ N(0, 1), beta = (b1, b2), b1 in {0, 1, 2}, b2 in {1, 2, 4}.
+TABLE1_BETAS = [(b1, b2) for b1 in (0.0, 1.0, 2.0) for b2 in (1.0, 2.0, 4.0)]
+TABLE1_ROWS = [f"({b1:g}, {b2:g})" for b1, b2 in TABLE1_BETAS]  # the row labels Table I prints
+
+# The smoothing levels as the paper writes them (and the deep-net method names spell them): alpha in [0, 1)
+# for Section IV, Tables II-III and Table I's MLSLR columns; alpha in (1, K/(K-1)] for Appendix D, Tables IV-V.
+ALPHAS_LOW = ("0.2", "0.4", "0.6", "0.8")
+ALPHAS_HIGH = ("9.2/9", "9.4/9", "9.6/9", "9.8/9", "10/9")
+
+
+def _alpha_value(text):
+    """The float of a written level; a fraction divides two floats, as the literal 9.2 / 9 does."""
+    num, _, den = text.partition("/")
+    return float(num) / float(den) if den else float(num)
+
+
+TABLE1_ALPHAS = tuple(_alpha_value(a) for a in ALPHAS_LOW)
+TABLE1_COLUMNS = [f"MLSLR a={a}" for a in ALPHAS_LOW] + ["LSQLR"]  # the column labels Table I prints
+
+# ---- Methods and their colours -------------------------------------------------------------------------------
+# The binary methods of the studies as loss specs: LR, MLSLR at Table I's levels and LSQLR, then the robustbase
+# estimators BY and CH (the exact Fig. 4 draws the same eight).
+PAPER_METHODS = ["lr"] + [f"mlslr:alpha={a}" for a in ALPHAS_LOW] + ["lsqlr"]
+ROBUST_BASELINES = ["by", "ch"]
+DEFAULT_METHODS = PAPER_METHODS + ROBUST_BASELINES
+# The 20 deep-net methods of Tables II-V (method names of lsis_robust.nn: lr, lslr-ALPHA, mlslr-ALPHA, lsqlr).
+NN_METHODS = tuple(["lr"] + [f"{k}-{a}" for a in ALPHAS_LOW + ALPHAS_HIGH for k in ("lslr", "mlslr")] + ["lsqlr"])
+
+# The paper's colours (Fig. 4: LR red, MLSLR green/blue/cyan/yellow, LSQLR magenta), plus BY and CH; by loss spec.
+METHOD_COLORS = {"lr": "red", "mlslr:alpha=0.2": "green", "mlslr:alpha=0.4": "blue", "mlslr:alpha=0.6": "cyan",
+                 "mlslr:alpha=0.8": "gold", "lsqlr": "magenta", "by": "black", "ch": "gray"}
+NEW_METHOD_COLOR = "darkorange"  # the new loss of `lsis-robust compare`, drawn over the baselines
+
+# ---- Grids of the commands: defaults and --quick presets --------------------------------------------------
+# The full grids: efficiency sample sizes, robustness betas and contamination points x_c2 = -10, -9.9, ..., 10.
+# Fig. 4 shows beta_1 = 0 with growing beta_2; the anomalous-point effect grows with beta_2.
+EFFICIENCY_SIZES = (25, 50, 100, 200, 400, 800)
+ROBUSTNESS_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
+ROBUSTNESS_XC2 = tuple(np.round(np.arange(-100, 101) / 10, 1))
+REALDATA_SETS = ("vaso", "foodstamp", "leukemia", "breast_cancer")
+
+# What `lsis-robust STUDY` runs: the full grid, or with --quick a reduced one (seconds instead of minutes).
+_QUICK_METHODS = ["lr", "mlslr:alpha=0.8", "lsqlr"]
+STUDY_SETTINGS = {
+    "full": {
+        "efficiency": {"betas": TABLE1_BETAS, "sizes": list(EFFICIENCY_SIZES), "methods": DEFAULT_METHODS,
+                       "n_trials": 100, "m": 10_000},
+        "robustness": {"betas": ROBUSTNESS_BETAS, "methods": DEFAULT_METHODS, "xc2": ROBUSTNESS_XC2, "n": 10_000,
+                       "m": 10_000},
+        "realdata": {"datasets": list(REALDATA_SETS), "methods": DEFAULT_METHODS},
+    },
+    "quick": {
+        "efficiency": {"betas": [(0.0, 1.0), (0.0, 4.0)], "sizes": [50, 200], "methods": _QUICK_METHODS,
+                       "n_trials": 10, "m": 2000},
+        "robustness": {"betas": [(0.0, 4.0)], "methods": _QUICK_METHODS,
+                       "xc2": list(np.round(np.arange(-10, 10.01, 1.0), 1)), "n": 2000, "m": 2000},
+        "realdata": {"datasets": ["vaso", "leukemia"], "methods": ["lr", "mlslr:alpha=0.8", "ch"]},
+    },
+}
+
+# `lsis-robust nn`: (model, epochs, trials, learning rate) per dataset, and the --quick (epochs, trials).  The
+# digits budget is measured to converge every Table II method within the time target (results/nn/README.md).
+NN_DEFAULTS = {"digits": ("small_cnn", 16, 3, 0.3), "cifar10": ("resnet18", 150, 20, 0.1)}
+NN_QUICK = {"digits": (8, 1), "cifar10": (2, 1)}
+
+# `lsis-robust compare`: the baselines, and per criterion its grid; --quick keeps every criterion but shrinks its
+# grid, the full settings are the studies' paper-size grids.
+COMPARE_BASELINES = ("lr", "lslr:alpha=0.4", "mlslr:alpha=0.4", "lsqlr", "by", "ch")
+COMPARE_SETTINGS = {
+    "quick": {
+        "are": {"betas": TABLE1_BETAS},
+        "influence": {"betas": [(0.0, 2.0)], "xc2": np.linspace(-10, 10, 81)},
+        "robustness": {"betas": [(0.0, 2.0)], "xc2": np.arange(-10, 10.5, 1.0), "eps": 0.05, "n": 2000,
+                       "m": 2000, "n_trials": 1},
+        "efficiency": {"betas": [(0.0, 2.0)], "sizes": (50, 200), "n_trials": 20, "m": 2000},
+        "realdata": {"datasets": ("vaso", "foodstamp", "leukemia")},
+        "nn": {"digits": ("small_cnn", 8, 1), "cifar10": ("resnet18", 2, 1)},
+    },
+    "full": {
+        "are": {"betas": TABLE1_BETAS},
+        "influence": {"betas": ROBUSTNESS_BETAS, "xc2": np.linspace(-10, 10, 201)},
+        "robustness": {"betas": ROBUSTNESS_BETAS, "xc2": np.asarray(ROBUSTNESS_XC2), "eps": 0.05, "n": 10_000,
+                       "m": 10_000, "n_trials": 1},
+        "efficiency": {"betas": TABLE1_BETAS, "sizes": EFFICIENCY_SIZES, "n_trials": 100, "m": 10_000},
+        "realdata": {"datasets": REALDATA_SETS},
+        "nn": {"digits": ("small_cnn", 30, 3), "cifar10": ("resnet18", 150, 20)},
+    },
+}
+
+# ---- Printed values --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -51,14 +156,11 @@ TABLE1_ARE = np.array([
     [.7605, .6885, .6518, .6334, .6277],
 ])
 TABLE1_ARE.setflags(write=False)
-_TABLE1_BETAS = [f"({b1}, {b2})" for b1 in (0, 1, 2) for b2 in (1, 2, 4)]
-_TABLE1_METHODS = ["MLSLR a=0.2", "MLSLR a=0.4", "MLSLR a=0.6", "MLSLR a=0.8", "LSQLR"]
 
 # Section IV, in the text under Table II: LR and LSQLR test task risks (mean, std over 20 trials).
 LR_LSQLR_TTR = {"LR": (.0784, .0046), "LSQLR": (.0762, .0019)}
 
-_ALPHAS_LOW = (0.2, 0.4, 0.6, 0.8)
-_ALPHAS_HIGH = (9.2 / 9, 9.4 / 9, 9.6 / 9, 9.8 / 9, 10 / 9)
+_ALPHAS_HIGH = tuple(_alpha_value(a) for a in ALPHAS_HIGH)
 
 # Tables II and IV: {metric: (LSLR row, MLSLR row)}, each entry (mean, std).
 _TABLE2 = {
@@ -110,35 +212,42 @@ _SETUP = "CIFAR-10 (K = 10), ResNet-18, 150 epochs of Nesterov SGD without weigh
 _MSOR = ("MSoR (eq. 30): the extraction garbles the normalisation; lsis_robust.metrics documents its reading "
          "(the mean residual over out-of-range entries), so MSoR magnitudes are compared by ordering only.")
 
-TABLES: dict[str, PrintedTable] = {
-    "Table I": PrintedTable(
-        "Table I", "Table I (Section III-B1)",
-        "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
-        "Asymptotic relative efficiency of MLSLR and LSQLR against LR", 4,
-        pd.DataFrame([dict(beta=b, method=m, value=float(TABLE1_ARE[i, j]))
-                      for i, b in enumerate(_TABLE1_BETAS) for j, m in enumerate(_TABLE1_METHODS)])),
-    "Table II": PrintedTable(
-        "Table II", "Table II (Section IV)", "TSR and TTR as defined in Section IV; labelling by arg max",
-        f"Mean and std of TSR and TTR for LSLR and MLSLR, alpha in [0, 1); {_SETUP}", 4,
-        pd.DataFrame(_pairs(_TABLE2, _ALPHAS_LOW)), (_BOLD,)),
-    "Table III": PrintedTable(
-        "Table III", "Table III (Section IV)", "OPDER (28), OPER (29), MSoR (30) of the R-logit model (10)",
-        f"OPDER, OPER and MSoR of LSLR's R-logit model at the epoch of minimum TSR, alpha in [0, 1); {_SETUP}", 4,
-        pd.DataFrame(_lslr(_TABLE3, _ALPHAS_LOW)), (_MSOR,)),
-    "Table IV": PrintedTable(
-        "Table IV", "Table IV (Appendix D)", "as Table II; LSLR labels by arg min for alpha > 1 (Corollary 3)",
-        f"Table II for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
-        pd.DataFrame(_pairs(_TABLE4, _ALPHAS_HIGH)), (_BOLD,)),
-    "Table V": PrintedTable(
-        "Table V", "Table V (Appendix D)", "as Table III",
-        f"Table III for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
-        pd.DataFrame(_lslr(_TABLE5, _ALPHAS_HIGH)), (_MSOR,)),
-}
+
+@functools.cache
+def _printed_tables() -> dict[str, PrintedTable]:
+    """The printed tables, built on first use: pandas loads only when a table is read, not with the constants."""
+    import pandas as pd
+
+    return {
+        "Table I": PrintedTable(
+            "Table I", "Table I (Section III-B1)",
+            "Theorem 4, closed forms (18), ARE = tr(C_LR)/tr(C) via (19), design (20)",
+            "Asymptotic relative efficiency of MLSLR and LSQLR against LR", 4,
+            pd.DataFrame([dict(beta=b, method=m, value=float(TABLE1_ARE[i, j]))
+                          for i, b in enumerate(TABLE1_ROWS) for j, m in enumerate(TABLE1_COLUMNS)])),
+        "Table II": PrintedTable(
+            "Table II", "Table II (Section IV)", "TSR and TTR as defined in Section IV; labelling by arg max",
+            f"Mean and std of TSR and TTR for LSLR and MLSLR, alpha in [0, 1); {_SETUP}", 4,
+            pd.DataFrame(_pairs(_TABLE2, TABLE1_ALPHAS)), (_BOLD,)),
+        "Table III": PrintedTable(
+            "Table III", "Table III (Section IV)", "OPDER (28), OPER (29), MSoR (30) of the R-logit model (10)",
+            f"OPDER, OPER and MSoR of LSLR's R-logit model at the epoch of minimum TSR, alpha in [0, 1); {_SETUP}", 4,
+            pd.DataFrame(_lslr(_TABLE3, TABLE1_ALPHAS)), (_MSOR,)),
+        "Table IV": PrintedTable(
+            "Table IV", "Table IV (Appendix D)", "as Table II; LSLR labels by arg min for alpha > 1 (Corollary 3)",
+            f"Table II for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
+            pd.DataFrame(_pairs(_TABLE4, _ALPHAS_HIGH)), (_BOLD,)),
+        "Table V": PrintedTable(
+            "Table V", "Table V (Appendix D)", "as Table III",
+            f"Table III for alpha in (1, K/(K-1)] = 9.2/9 ... 10/9; {_SETUP}", 4,
+            pd.DataFrame(_lslr(_TABLE5, _ALPHAS_HIGH)), (_MSOR,)),
+    }
 
 
 def table(name: str) -> PrintedTable:
     """The printed table ``name`` ("Table I" ... "Table V"); a copy of its cells, so callers cannot alter it."""
-    if name not in TABLES:
-        raise ValueError(f"unknown printed table {name!r}; known: {', '.join(TABLES)}")
-    t = TABLES[name]
+    tables = _printed_tables()
+    if name not in tables:
+        raise ValueError(f"unknown printed table {name!r}; known: {', '.join(tables)}")
+    t = tables[name]
     return PrintedTable(t.name, t.source, t.equations, t.caption, t.decimals, t.cells.copy(), t.notes)

@@ -16,7 +16,9 @@ import math
 import numpy as np
 from scipy.special import logsumexp, softmax, xlogy
 
-from .losses import validate_alpha
+from ._smoothing import smoothed, unsmoothed
+from ._validation import check_alpha as validate_alpha
+from ._validation import check_real
 
 __all__ = [
     "smooth",
@@ -51,8 +53,7 @@ def _as_vectors(a, name: str) -> np.ndarray:
 
 
 def _smoothing_level(alpha, K: int, *, allow_one: bool) -> float:
-    if allow_one and isinstance(alpha, (int, float, np.integer, np.floating)) and not isinstance(alpha, bool) \
-            and float(alpha) == 1.0:
+    if allow_one and check_real(alpha, "alpha", finite=False) == 1.0:
         return 1.0
     return validate_alpha(alpha, K)
 
@@ -65,7 +66,7 @@ def smooth(p, alpha):
     p = _as_vectors(p, "p")
     K = p.shape[-1]
     alpha = _smoothing_level(alpha, K, allow_one=True)
-    return (1 - alpha) * p + alpha / K
+    return smoothed(p, alpha, K)
 
 
 def unsmooth(q, alpha):
@@ -73,7 +74,7 @@ def unsmooth(q, alpha):
     q = _as_vectors(q, "q")
     K = q.shape[-1]
     alpha = _smoothing_level(alpha, K, allow_one=False)
-    return (q - alpha / K) / (1 - alpha)
+    return unsmoothed(q, alpha, K)
 
 
 def _as_logits(g) -> np.ndarray:
@@ -153,8 +154,8 @@ def skl_divergence(p, q, alpha):
         raise ValueError(f"p and q must have the same number of classes, got {p.shape[-1]} and {q.shape[-1]}")
     K = p.shape[-1]
     alpha = _smoothing_level(alpha, K, allow_one=True)
-    sp = (1 - alpha) * p + alpha / K
-    sq = (1 - alpha) * q + alpha / K
+    sp = smoothed(p, alpha, K)
+    sq = smoothed(q, alpha, K)
     _check_domain(p, sp, "p", alpha)
     _check_domain(q, sq, "q", alpha)
     sp = np.clip(sp, 0.0, None)
@@ -200,7 +201,7 @@ def skl_divergence_logits(p, g, alpha, model: str = "logit"):
         raise ValueError(f"p and g must have the same number of classes, got {p.shape[-1]} and {g.shape[-1]}")
     K = p.shape[-1]
     alpha = _smoothing_level(alpha, K, allow_one=(model == "logit"))
-    sp = (1 - alpha) * p + alpha / K
+    sp = smoothed(p, alpha, K)
     _check_domain(p, sp, "p", alpha)
     sp = np.clip(sp, 0.0, None)
     log_sq = log_softmax(g, axis=-1) if model == "r_logit" else _log_smoothed_logit(g, alpha, K)

@@ -33,26 +33,21 @@ where phi'' jumps; finite-difference checks skip them and the quadrature of
 reduction="mean", **params)``, a K-class torch form used by the deep-network
 benchmark.
 
-Losses are registered with ``@register_loss("name")``, imported from a
-``package.module:object`` (or ``path/to/file.py:object``) path with
-:func:`load_object`, or declared by an installed package as an entry point of
-the group ``lsis_robust.losses`` (see ``examples/README.md``).
+Naming, registering and importing losses is :mod:`lsis_robust.registry`'s
+work (``@register_loss("name")``, ``package.module:object`` import paths and
+entry points, see ``examples/README.md``); it calls :func:`loss_factory`.
+This module sits below it and never imports it.
 """
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import inspect
-import sys
-from pathlib import Path
 
 import numpy as np
 
-from .losses import MarginLoss, register_loss
+from .losses import MarginLoss
 
-__all__ = ["UserLoss", "LossValidationError", "UserModuleError", "as_margin_loss", "loss_factory", "validate_loss",
-           "load_object", "import_user_module", "register_object", "CHECK_MARGINS"]
+__all__ = ["UserLoss", "LossValidationError", "as_margin_loss", "loss_factory", "validate_loss", "CHECK_MARGINS"]
 
 # Step 0.1 from -30 to 30, so integers and 0 (where users put kinks) are exact grid points.
 CHECK_MARGINS = np.arange(-300, 301, dtype=np.float64) / 10
@@ -624,7 +619,7 @@ def loss_factory(obj, name):
     """A factory ``f(**params) -> MarginLoss`` for a user loss in any supported form (see the module doc).
 
     Losses are validated once per parameter set; the factory's signature
-    lists the tuning parameters so that :func:`~lsis_robust.losses.get_loss`
+    lists the tuning parameters so that :func:`~lsis_robust.registry.get_loss`
     can reject unknown ones.
     """
     if not callable(obj) and not callable(getattr(obj, "phi", None)):
@@ -682,147 +677,3 @@ def as_margin_loss(obj, name=None) -> MarginLoss:
     """A validated MarginLoss from a loss instance, an object with phi, or a phi(m) function."""
     name = name or getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__
     return loss_factory(obj, str(name))()
-
-
-class UserModuleError(ValueError):
-    """A user's loss module could not be imported; the message names the file, the line and the error."""
-
-
-def _origin(module_name):
-    """The file of an importable module, or None (a missing parent package is not an error here)."""
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        return None
-    return getattr(spec, "origin", None)
-
-
-def _failure(exc, file, label):
-    """A UserModuleError naming the file and line of the user's code where ``exc`` was raised."""
-    if isinstance(exc, SyntaxError) and exc.filename:
-        where, line = file or exc.filename, exc.lineno
-        detail = exc.msg
-    else:
-        frames = [f for f in _walk_tb(exc.__traceback__) if not f.f_code.co_filename.startswith("<frozen")]
-        mine = [f for f in frames if file and Path(f.f_code.co_filename).resolve() == Path(file).resolve()]
-        frame = (mine or frames or [None])[-1]
-        where = file or (frame.f_code.co_filename if frame else label)
-        line = _tb_line(exc.__traceback__, frame)
-        detail = " ".join(str(exc).split())
-    if isinstance(exc, ModuleNotFoundError) and exc.name:
-        detail = f"it imports {exc.name!r}, which is not installed"
-    kind = type(exc).__name__
-    return UserModuleError(f"user loss module {where}" + (f", line {line}" if line else "") + f": {kind}: {detail}")
-
-
-def _walk_tb(tb):
-    while tb is not None:
-        yield tb.tb_frame
-        tb = tb.tb_next
-
-
-def _tb_line(tb, frame):
-    while tb is not None:
-        if tb.tb_frame is frame:
-            return tb.tb_lineno
-        tb = tb.tb_next
-    return None
-
-
-def _put_cwd_on_path():
-    # A console script does not put the current directory on sys.path; `python -m` does.  Make both behave alike.
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-
-
-def _import_module(module_part, path):
-    if module_part.endswith(".py"):
-        file = Path(module_part)
-        if not file.is_file():
-            raise ValueError(f"cannot import {path!r}: the file {module_part!r} does not exist")
-        mod_name = f"lsis_robust_user_{file.stem}"
-        spec = importlib.util.spec_from_file_location(mod_name, file)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[mod_name]
-            raise _failure(exc, str(file), path) from exc
-        return module
-    try:
-        return importlib.import_module(module_part)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or module_part
-        if module_part == missing or module_part.startswith(missing + "."):
-            raise ValueError(f"cannot import {path!r}: module {missing!r} was not found (looked on sys.path and in "
-                             f"the current directory)") from None
-        raise ValueError(f"cannot import {path!r}: module {module_part!r} was found but it imports {missing!r}, "
-                         "which is not installed") from None
-    except Exception as exc:
-        raise _failure(exc, _origin(module_part), path) from exc
-
-
-def import_user_module(name):
-    """Import a user's module by dotted name or ``path/to/file.py`` (the CLI's ``--import``).
-
-    The current folder is searched as ``python -m`` would; any failure raises
-    :class:`UserModuleError` or ``ValueError`` naming the file, line and error.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"a module to import is a dotted name or a file.py path, got {name!r}")
-    name = name.strip()
-    if not name.endswith(".py") and not all(p.isidentifier() for p in name.split(".")):
-        raise ValueError(f"cannot import {name!r}: expected a dotted module name (package.module) or a .py file")
-    _put_cwd_on_path()
-    return _import_module(name, name)
-
-
-def load_object(path: str):
-    """Import ``package.module:object`` (or ``path/to/file.py:object``; ``object`` may be dotted).
-
-    Errors say which part failed: the syntax, the module, or the attribute.
-    """
-    if not isinstance(path, str) or path.count(":") != 1:
-        raise ValueError(f"an import path looks like 'package.module:object' or 'file.py:object', got {path!r}")
-    module_part, attr_part = (s.strip() for s in path.split(":"))
-    if not module_part or not attr_part or not all(p.isidentifier() for p in attr_part.split(".")):
-        raise ValueError(f"an import path looks like 'package.module:object' or 'file.py:object', got {path!r}")
-    _put_cwd_on_path()
-    module = _import_module(module_part, path)
-    obj = module
-    for i, part in enumerate(attr_part.split(".")):
-        if not hasattr(obj, part):
-            so_far = ".".join([module_part] + attr_part.split(".")[:i])
-            raise ValueError(f"cannot import {path!r}: module {module_part!r} was imported but {so_far!r} has no "
-                             f"attribute {part!r}")
-        obj = getattr(obj, part)
-    return obj
-
-
-def register_object(path: str) -> str:
-    """Import a loss by ``package.module:object`` path and register it; return its registry name.
-
-    The name is the object's ``name`` attribute, else the object's name in the path; an
-    object already registered under that name (by the module's own
-    ``@register_loss``) is not registered twice.
-    """
-    from .losses import _REGISTRY
-
-    obj = load_object(path)
-    if not callable(obj) and not callable(getattr(obj, "phi", None)):
-        raise TypeError(f"cannot use {path!r}: it is a {type(obj).__name__}, not a loss; name a function "
-                        "phi(m, ...), a class or an object with a phi(m) method")
-    name = getattr(obj, "name", None)
-    if not isinstance(name, str) or not name.isidentifier() or name == MarginLoss.name:
-        name = path.rsplit(":", 1)[1].rsplit(".", 1)[-1].strip()
-    key = name.lower()
-    existing = _REGISTRY.get(key)
-    if existing is not None and getattr(existing, "__wrapped_loss__", existing) is obj:
-        return key
-    if existing is not None:
-        raise ValueError(f"{path!r} would be registered as {key!r}, but another loss already has that name; "
-                         "give the object a different `name` attribute")
-    register_loss(key)(obj)
-    return key
-

@@ -23,6 +23,7 @@ SLOW=(
   'bench_studies\.RobustnessCommand\.time_robustness_command\(.default'
   'bench_theory\.TheoryFiguresFig4Command\.'
   'bench_estimators\.Shapes\.time_fit\(.*, 100000, '
+  'bench_starts\.StartsMiss\.'
 )
 slow_regex=$(IFS='|'; echo "${SLOW[*]}")
 # forkserver, not the configured spawn: CI has no GPU, and forking one interpreter that has the suite imported

@@ -2,7 +2,7 @@
 ## Time R's robustbase Bianco-Yohai fit (and plain glm) on a CSV data set.
 ##
 ## glmrob(method = "BY") minimises the Croux-Haesbroeck objective (robustbase's BYlogreg, const = 0.5):
-## it is the reference for both the CH and the BY fits of scripts/bench_foundation.py.
+## it is the reference for both the CH and the BY fits of lsis_robust.bench.foundation.
 ##
 ## Usage: Rscript scripts/bench_robustbase.R <data.csv> [repeats = 5]
 ##   <data.csv>: header row; a 0/1 column `y` and one or more covariate columns

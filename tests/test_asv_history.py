@@ -1,11 +1,11 @@
-"""The committed asv history: at least 20 commits of main, published by scripts/asv_publish.py into a site that a
-headless chromium shows without a network, opened from disk and served over http, with a point for every commit."""
+"""The committed asv history: at least 20 commits of main, published by lsis_robust.bench.asv_publish into a site
+that a headless chromium shows without a network, opened from disk and served over http, with a point for every
+commit."""
 import base64
 import functools
 import hashlib
 import html
 import http.server
-import importlib.util
 import json
 import math
 import re
@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from lsis_robust.bench import asv_publish
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "asv"
 # One time_ and one track_ benchmark that the committed history has for every commit (see docs/asv.md).
 GRAPHED = ["bench_theory.TableI.time_table1", "bench_theory.TableI.track_table1_max_abs_deviation"]
-
-
-def _load_publish_module():
-    spec = importlib.util.spec_from_file_location("asv_publish", ROOT / "scripts" / "asv_publish.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-asv_publish = _load_publish_module()
 
 
 def _machines():
@@ -128,7 +120,7 @@ def test_a_failing_publish_is_one_line_on_stderr(tmp_path):
     # --html-dir inside a regular file: asv cannot write there
     blocker = tmp_path / "file"
     blocker.write_text("")
-    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "asv_publish.py"), "--html-dir", str(blocker / "x")],
+    res = subprocess.run([sys.executable, "-m", "lsis_robust.bench.asv_publish", "--html-dir", str(blocker / "x")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 1
     assert res.stderr.startswith("asv_publish: ") and res.stderr.count("\n") == 1, res.stderr

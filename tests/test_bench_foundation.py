@@ -1,6 +1,5 @@
-"""scripts/bench_foundation.py: its shapes are what it says, its ratios are computed from its times, and it runs
+"""lsis_robust.bench.foundation: its shapes are what it says, its ratios are computed from its times, and it runs
 without R (the robustbase part is optional at run time)."""
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -9,15 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_foundation.py"
+from lsis_robust.bench import foundation
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_foundation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return foundation
 
 
 def test_quick_run_without_r_reports_every_shape(bench, tmp_path, capsys):
@@ -72,8 +70,8 @@ def test_missing_or_failing_r_is_reported_not_raised(bench, monkeypatch):
     monkeypatch.setattr(bench.shutil, "which", lambda name: None)
     assert bench.robustbase_seconds(X, y, 1) == (None, "Rscript not found (apt-get install r-cran-robustbase)")
     monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/Rscript")
-    monkeypatch.setattr(bench.subprocess, "run",
-                        lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "there is no package called 'robustbase'"))
+    failed = subprocess.CompletedProcess([], 1, "", "there is no package called 'robustbase'")
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: failed)
     seconds, why = bench.robustbase_seconds(X, y, 1)
     assert seconds is None and "robustbase" in why
 
@@ -87,7 +85,7 @@ def test_bad_options_are_usage_errors(bench, argv):
 
 
 def test_asv_twin_times_the_same_shapes(bench, monkeypatch):
-    monkeypatch.syspath_prepend(str(SCRIPT.parents[1]))  # asv imports benchmarks/ from the repository root
+    monkeypatch.syspath_prepend(str(ROOT))  # asv imports benchmarks/ from the repository root
     from benchmarks.bench_estimators import Shapes
 
     assert Shapes.params == [list(bench.LOSSES), list(bench.SAMPLES), list(bench.SIZES), list(bench.DIMS)]

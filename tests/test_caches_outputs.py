@@ -276,7 +276,7 @@ _LOSS_FILES = {  # written with torch operations, as user losses are (derivative
 def _register_from_file(path, n):
     import importlib.util
 
-    from lsis_robust.losses import register_loss
+    from lsis_robust.registry import register_loss
 
     spec = importlib.util.spec_from_file_location(f"cachetest_loss_{n}", path)
     module = importlib.util.module_from_spec(spec)
@@ -284,21 +284,17 @@ def _register_from_file(path, n):
     register_loss("cachetest", overwrite=True)(module.cachetest_phi)
 
 
-def test_editing_a_user_loss_file_recomputes_its_cells(tmp_path):
-    from lsis_robust.losses import _REGISTRY
+def test_editing_a_user_loss_file_recomputes_its_cells(tmp_path, clean_registry):
     from lsis_robust.studies.efficiency import run_efficiency
 
     path = tmp_path / "cachetest_loss.py"
     kw = dict(betas=[(0, 2)], sizes=[60], methods=["cachetest"], n_trials=3, m=100, progress=False)
-    try:
-        path.write_text(_LOSS_FILES["lr"])
-        _register_from_file(path, 0)
-        first, _ = run_efficiency(**kw, cache_dir=tmp_path / "cache")
-        path.write_text(_LOSS_FILES["savage"])
-        _register_from_file(path, 1)
-        edited, _ = run_efficiency(**kw, cache_dir=tmp_path / "cache")
-        fresh, _ = run_efficiency(**kw)
-    finally:
-        _REGISTRY.pop("cachetest", None)
+    path.write_text(_LOSS_FILES["lr"])
+    _register_from_file(path, 0)
+    first, _ = run_efficiency(**kw, cache_dir=tmp_path / "cache")
+    path.write_text(_LOSS_FILES["savage"])
+    _register_from_file(path, 1)
+    edited, _ = run_efficiency(**kw, cache_dir=tmp_path / "cache")
+    fresh, _ = run_efficiency(**kw)
     assert not np.isclose(first.sob_mean[0], fresh.sob_mean[0])  # the edit matters
     pd.testing.assert_frame_equal(edited, fresh)

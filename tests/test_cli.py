@@ -13,17 +13,28 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for name, *_ in STEPS:
-        assert name in out
+    for step in STEPS:
+        assert step.name in out
     assert "reproduce" in out
 
 
-def test_reproduce_steps_are_registered_commands():
+@pytest.mark.parametrize("step", STEPS, ids=[s.name for s in STEPS])
+def test_reproduce_steps_are_commands_with_the_declared_quick_mode(step, capsys):
     parser = build_parser()
-    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command")
-    for name, extra, *_ in STEPS:
-        assert name in sub.choices
-        parser.parse_args([name, *extra])  # the step's arguments parse
+    assert callable(parser.parse_args([step.name]).func)  # the step's defaults parse
+    if step.quick:
+        assert parser.parse_args([step.name, "--quick"]).quick
+    else:
+        with pytest.raises(SystemExit):  # reproduce --quick would have passed on an option the command lacks
+            parser.parse_args([step.name, "--quick"])
+        assert "unrecognized arguments: --quick" in capsys.readouterr().err
+
+
+def test_reproduce_quick_passes_quick_only_to_the_steps_that_have_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--quick", "--only", "are"]) == 0
+    out = capsys.readouterr().out
+    assert "== lsis-robust are (step 1/1" in out and "--quick" not in out.split("\n")[1]
 
 
 def test_reproduce_runs_a_step(tmp_path, monkeypatch, capsys):

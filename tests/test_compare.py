@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lsis_robust import losses
+from lsis_robust import registry
 from lsis_robust.cli import main
 from lsis_robust.compare import Section, _Context, criterion_nn, resolve_new_loss, run_compare, summary_table
 
@@ -51,11 +51,8 @@ window.addEventListener('load', function () {
 
 
 @pytest.fixture(autouse=True)
-def clean_registry():
-    saved = dict(losses._REGISTRY)
-    yield
-    losses._REGISTRY.clear()
-    losses._REGISTRY.update(saved)
+def _registry_as_found(clean_registry):
+    """Each test sees the registry as it was before any test registered a user loss."""
 
 
 @pytest.fixture
@@ -143,8 +140,8 @@ def test_same_results_for_the_same_seed_and_kclass_part(user_module, tmp_path):
     a = run_compare(spec, ["lr"], out=tmp_path / "a", **kw)
     b = run_compare(spec, ["lr"], out=tmp_path / "b", **kw)
     pd.testing.assert_frame_equal(a.sections[1].tables[0][2], b.sections[1].tables[0][2])
-    methods = {spec: losses.parse_loss_spec(spec), "lr": losses.parse_loss_spec("lr"),
-               "by": losses.parse_loss_spec("by")}
+    methods = {spec: registry.parse_loss_spec(spec), "lr": registry.parse_loss_spec("lr"),
+               "by": registry.parse_loss_spec("by")}
     ctx = _Context(new=spec, methods=methods, settings={"digits": ("small_cnn", 1, 1)}, seed=0,
                    figdir=tmp_path / "fig", progress=False, data_dir=None, device="cpu")
     ctx.figdir.mkdir()

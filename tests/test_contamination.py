@@ -88,7 +88,7 @@ def test_compose_ors_masks_and_is_seeded():
     (lambda: PointMass(-0.1, [1, 0], 1), r"\[0, 1\)"),
     (lambda: PointMass(0.1, [1, 0], 0), "y_c"),
     (lambda: LabelFlip(0.1, mode="sometimes"), "mode"),
-    (lambda: sample_nominal(0, [0, 1]), "at least"),
+    (lambda: sample_nominal(0, [0, 1]), "n must be an integer >= 1"),
     (lambda: LeverageOutliers(0.1, [0, 1], distance=-1), "distance"),
     (lambda: Sample(np.ones((3, 2)), np.array([0, 1, 2])), "0 or 1"),
 ])

@@ -12,7 +12,7 @@ from lsis_robust._identifiability import AliasedColumnsWarning, aliased_columns,
 from lsis_robust._linear_loss import LinearMarginLoss
 from lsis_robust.fitting import ray_limit
 from lsis_robust.datasets import load_breast_cancer, load_foodstamp, load_leukemia, load_vaso
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 
 # Losses whose phi approaches its infimum only as the margin grows: no finite minimiser on separated data.
 TO_INFINITY = [("lr", {}), ("lsqlr", {}), ("mlslr", {"alpha": 0.2}), ("by", {}), ("ch", {})]

@@ -8,7 +8,7 @@ import pytest
 from lsis_robust import RobustLogisticRegression
 from lsis_robust import _identifiability as ident
 from lsis_robust._identifiability import aliased_columns, find_separation
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 
 
 def _peak_bytes(fn):

@@ -6,15 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsis_robust.losses import (
-    LR,
-    MarginLoss,
-    available_losses,
-    get_loss,
-    parse_loss_spec,
-    register_loss,
-    validate_alpha,
-)
+from lsis_robust.losses import LR, MarginLoss, validate_alpha
+from lsis_robust.registry import available_losses, get_loss, parse_loss_spec, register_loss
 
 PARAMS = {"lslr": [{"alpha": 0.2}, {"alpha": 0.8}, {"alpha": 1.5}], "mlslr": [{"alpha": 0.0}, {"alpha": 0.4}, {"alpha": 0.9}, {"alpha": 1.6}, {"alpha": 2.0}],
           "by": [{"c": 0.5}, {"c": 2.0}], "ch": [{"c": 0.5}, {"c": 1.5}]}
@@ -171,7 +164,7 @@ def test_repr_flags_and_spec_parsing():
     assert set(["lr", "lslr", "mlslr", "lsqlr", "by", "ch"]) <= set(available_losses())
 
 
-def test_register_user_loss():
+def test_register_user_loss(clean_registry):
     @register_loss("test_tempered_tmp", overwrite=True)
     class Tempered(MarginLoss):
         """phi(m) = log(1 + e^{-m}) / 2, a scaled LR."""

@@ -1,20 +1,15 @@
-"""scripts/gpu_check.py: its CPU test mode end to end, and its checks on CUDA where there is one."""
-import importlib.util
+"""lsis_robust.bench.gpu_check: its CPU test mode end to end, and its checks on CUDA where there is one."""
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
+from lsis_robust.bench import gpu_check as _gpu_check
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def gpu_check():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _gpu_check
 
 
 def test_cpu_mode_writes_record(gpu_check, tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lsis_robust.losses import get_loss
+from lsis_robust.registry import get_loss
 from lsis_robust.nn import (LRLoss, LSLRLoss, LSQLRLoss, MLSLRLoss, lr_loss, lslr_loss, lsqlr_loss, mlslr_loss,
                             parse_method, parse_methods, PAPER_METHODS)
 

@@ -113,9 +113,9 @@ def test_cifar_path_on_generated_archive(tmp_path):
 
 
 def test_config_and_device_validation():
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match="epochs=0 is invalid: epochs must be an integer >= 1"):
         TrainConfig(model="small_cnn", epochs=0)
-    with pytest.raises(ValueError, match="batch_size must be at least 2"):
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 2 \(batch norm needs two examples\)"):
         TrainConfig(model="small_cnn", epochs=1, batch_size=1)
     with pytest.raises(ValueError, match="lr must be a finite number"):
         TrainConfig(model="small_cnn", epochs=1, lr=float("inf"))
@@ -125,7 +125,7 @@ def test_config_and_device_validation():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
     assert resolve_device("cpu").type == "cpu"
-    with pytest.raises(ValueError, match="trials must be a positive integer"):
+    with pytest.raises(ValueError, match="trials=0 is invalid: trials must be an integer >= 1"):
         run_benchmark(D.load_digits(), parse_methods("lr"), TrainConfig(model="small_cnn", epochs=1), 0, "cpu")
 
 

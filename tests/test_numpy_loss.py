@@ -12,7 +12,6 @@ import torch
 
 from lsis_robust import RobustLogisticRegression
 from lsis_robust.compare import run_compare
-from lsis_robust.losses import get_loss
 from lsis_robust.studies._adam import _numpy_fns, adam_fit
 from lsis_robust.theory import kink_margins
 from lsis_robust.user_loss import CHECK_MARGINS, TAIL_MARGINS, LossValidationError, as_margin_loss
@@ -105,19 +104,8 @@ def _unnumpy(label):
     return label.replace("tukey_logistic_numpy", "tukey_logistic") if isinstance(label, str) else label
 
 
-@pytest.fixture
-def fresh_registry():
-    """compare registers the example files' losses by name; each run starts from the registry as it was."""
-    from lsis_robust import losses
-
-    saved = dict(losses._REGISTRY)
-    yield
-    losses._REGISTRY.clear()
-    losses._REGISTRY.update(saved)
-
-
 @pytest.mark.parametrize("criteria", ["are,influence,robustness", "realdata"])
-def test_compare_report_of_the_numpy_loss_equals_the_torch_one(criteria, tmp_path, fresh_registry):
+def test_compare_report_of_the_numpy_loss_equals_the_torch_one(criteria, tmp_path, clean_registry):
     # realdata: on vaso more than the listed 15 rows have weight 0 up to rounding (6e-189 from torch, exactly 0
     # from numpy); the downweighted table must list the same rows whichever rounding the loss has.
     kw = dict(quick=True, criteria=criteria, progress=False)

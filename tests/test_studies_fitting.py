@@ -9,7 +9,7 @@ import lsis_robust
 from lsis_robust.contamination import sample_nominal
 from lsis_robust.estimators import RobustLogisticRegression
 from lsis_robust.fitting import fit_batch, fit_batch_losses
-from lsis_robust.losses import parse_loss_spec
+from lsis_robust.registry import parse_loss_spec
 from lsis_robust.studies._adam import adam_fit, torch_loss_functions
 
 SPECS = ["lr", "mlslr:alpha=0.4", "lsqlr", "by", "ch"]
@@ -66,9 +66,11 @@ def test_fitting_api_is_public_and_rejects_bad_options():
     assert lsis_robust.fit_batch is fit_batch and lsis_robust.fit_batch_losses is fit_batch_losses
     X, y = _trials(1, 30, [0.5, 2.0], 4)
     args = (parse_loss_spec("by"), X, 2.0 * y - 1, np.ones(y.shape))
-    for bad in ({"tol": 0.0}, {"tol": "1e-8"}, {"max_iter": 0}, {"max_iter": 2.5}, {"n_random": -1},
-                {"n_random": True}):
+    for bad in ({"tol": 0.0}, {"tol": np.inf}, {"max_iter": 0}, {"n_random": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
+            fit_batch(*args, **bad)
+    for bad in ({"tol": "1e-8"}, {"max_iter": 2.5}, {"n_random": True}):
+        with pytest.raises(TypeError, match=next(iter(bad))):
             fit_batch(*args, **bad)
     with pytest.raises(TypeError, match="random starts need rng"):
         fit_batch(*args, n_random=2)

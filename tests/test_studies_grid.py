@@ -61,7 +61,7 @@ def test_a_cell_of_several_methods_equals_each_method_alone():
 def test_fit_batch_losses_equals_fit_batch_per_loss():
     from lsis_robust.fitting import fit_batch, fit_batch_losses
     from lsis_robust.contamination import sample_nominal
-    from lsis_robust.losses import parse_loss_spec
+    from lsis_robust.registry import parse_loss_spec
 
     rng = np.random.default_rng(7)
     samples = [sample_nominal(25, [0.5, 3.0], rng) for _ in range(12)]  # small n and a steep beta: some separate

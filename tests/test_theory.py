@@ -154,11 +154,11 @@ def test_population_gradient_and_hessian_match_finite_differences():
 def test_population_newton_converges_and_reports_its_failures(monkeypatch):
     """The population problems run on NewtonSolver's loop with their own rules: R's gradient norm at 1e-11
     relative to R, an iteration budget shared by the quadrature levels, and an error for a runaway iterate."""
-    import lsis_robust.theory.contamination as contamination
+    from lsis_robust.theory import contamination
 
     prob = _Problem(Croux_Haesbroeck(), np.array([0.5, 2.0]), 0.05, np.array([1.0, -3.0]), 1.0, nominal_design())
     start = np.array([0.0, 0.5])
-    b, R, g, H, coarse, n_iter = prob.newton(start)
+    _, R, g, H, _, n_iter = prob.newton(start)
     assert np.linalg.norm(g) <= 1e-11 * max(1.0, abs(R)) and 2 <= n_iter < contamination._MAX_ITER
     assert R < prob.evaluate(start)[0][0] and np.all(np.linalg.eigvalsh(H) > 0)
     monkeypatch.setattr(contamination, "_MAX_ITER", 1)

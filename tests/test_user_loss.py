@@ -5,18 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from lsis_robust import losses
-from lsis_robust.losses import LSQLR, available_losses, get_loss, parse_loss_spec, register_loss
-from lsis_robust.user_loss import LossValidationError, UserLoss, as_margin_loss, load_object, register_object
+from lsis_robust import registry
+from lsis_robust.losses import LSQLR
+from lsis_robust.registry import available_losses, get_loss, load_object, parse_loss_spec, register_loss, register_object
+from lsis_robust.user_loss import LossValidationError, UserLoss, as_margin_loss
 
 
 @pytest.fixture(autouse=True)
-def clean_registry():
-    saved, loaded = dict(losses._REGISTRY), losses._ENTRY_POINTS_LOADED
-    yield
-    losses._REGISTRY.clear()
-    losses._REGISTRY.update(saved)
-    losses._ENTRY_POINTS_LOADED = loaded
+def _registry_as_found(clean_registry):
+    """Every test here registers losses; each starts from the registry as it was."""
 
 
 M = np.linspace(-25, 25, 501)
@@ -150,7 +147,7 @@ def test_entry_point_of_an_installed_distribution_is_registered(tmp_path, monkey
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-lsis-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[lsis_robust.losses]\ntempered_savage = fake_lsis_plugin:tempered_savage\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    losses._ENTRY_POINTS_LOADED = False
+    registry._ENTRY_POINTS_LOADED = False  # read the entry points again, now with the fake distribution
     assert "tempered_savage" in available_losses()
     loss = parse_loss_spec("tempered_savage:t=1")
     np.testing.assert_allclose(loss.dphi(M), LSQLR().dphi(M), rtol=1e-12, atol=1e-15)

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         # Also after the command; SUPPRESS keeps the sub-parser from resetting a --debug given before it.
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
         command.set_defaults(_parser=command)
+    # A command that runs other commands (reproduce) parses their argv with this parser; passed down rather than
+    # imported, so that no command module imports this package back.
+    parser.set_defaults(_root_parser=parser)
     return parser
 
 

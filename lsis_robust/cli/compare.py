@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from .._validation import UniqueList, UsageError, arg_type, check_device, check_out_dir, int_at_least, split_list
-from ..losses import split_loss_specs
+from ..registry import import_user_module, split_loss_specs
 
 
 def register(subparsers) -> None:
@@ -39,7 +39,6 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..compare import run_compare, write_report
-    from ..user_loss import import_user_module
 
     for mod in args.imports:
         try:

@@ -10,11 +10,7 @@ import sys
 from pathlib import Path
 
 from .._validation import UsageError, arg_type, check_out_dir, float_in, int_at_least, split_list
-
-# (model, epochs, trials, learning rate) per dataset, and the --quick (epochs, trials).  The digits budget is
-# measured to converge every Table II method within the time target (results/nn/README.md).
-DEFAULTS = {"digits": ("small_cnn", 16, 3, 0.3), "cifar10": ("resnet18", 150, 20, 0.1)}
-QUICK = {"digits": (8, 1), "cifar10": (2, 1)}
+from ..paper import NN_DEFAULTS, NN_QUICK
 
 
 def _methods(text):
@@ -27,15 +23,15 @@ def register(subparsers) -> None:
         "nn", help="deep-network benchmark: LR, LSLR, MLSLR, LSQLR (Tables II-V)",
         description="Train networks with LR, LSLR, MLSLR and LSQLR and write Tables II-V, baselines and "
                     "learning curves. Default: digits (8x8, embedded) with a small CNN on the CPU, "
-                    f"{DEFAULTS['digits'][1]} epochs, {DEFAULTS['digits'][2]} trials. cifar10: ResNet-18, "
-                    f"{DEFAULTS['cifar10'][1]} epochs, {DEFAULTS['cifar10'][2]} trials (use a GPU). Schedule: "
+                    f"{NN_DEFAULTS['digits'][1]} epochs, {NN_DEFAULTS['digits'][2]} trials. cifar10: ResNet-18, "
+                    f"{NN_DEFAULTS['cifar10'][1]} epochs, {NN_DEFAULTS['cifar10'][2]} trials (use a GPU). Schedule: "
                     "Nesterov SGD, momentum 0.9, no weight decay, lr x0.1 after 50%% and 75%% of the epochs.")
-    p.add_argument("--dataset", choices=sorted(DEFAULTS), default="digits")
+    p.add_argument("--dataset", choices=sorted(NN_DEFAULTS), default="digits")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="folder with cifar-10-python.tar.gz or cifar-10-batches-py/ (default: $LSIS_ROBUST_DATA_DIR)")
     p.add_argument("--download", action="store_true", help="download the CIFAR-10 archive into --data-dir if missing")
     p.add_argument("--quick", action="store_true",
-                   help=f"1 trial, {QUICK['digits'][0]} epochs (digits) or {QUICK['cifar10'][0]} (cifar10); "
+                   help=f"1 trial, {NN_QUICK['digits'][0]} epochs (digits) or {NN_QUICK['cifar10'][0]} (cifar10); "
                         "results go to OUT-quick")
     p.add_argument("--epochs", type=int_at_least(1), default=None)
     p.add_argument("--trials", type=int_at_least(1), default=None)
@@ -43,7 +39,7 @@ def register(subparsers) -> None:
                    help="comma-separated, e.g. 'lr,lslr-0.4,mlslr-0.4,lslr-9.2/9,lsqlr', or 'all' (20 methods)")
     p.add_argument("--batch-size", type=int_at_least(1), default=128)
     p.add_argument("--lr", type=float_in(0, open_min=True), default=None,
-                   help=f"initial learning rate (default {DEFAULTS['digits'][3]:g} digits, {DEFAULTS['cifar10'][3]:g} cifar10)")
+                   help=f"initial learning rate (default {NN_DEFAULTS['digits'][3]:g} digits, {NN_DEFAULTS['cifar10'][3]:g} cifar10)")
     p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/nn/DATASET[-quick])")
     p.add_argument("--checkpoint-dir", type=Path, default=None, help="default OUT/checkpoints")
@@ -97,10 +93,10 @@ def run(args) -> int:
         finally:
             client.close()
         n_jobs = 1
-    model, epochs, trials, lr = DEFAULTS[args.dataset]
+    model, epochs, trials, lr = NN_DEFAULTS[args.dataset]
     lr = args.lr or lr
     if args.quick:
-        epochs, trials = QUICK[args.dataset]
+        epochs, trials = NN_QUICK[args.dataset]
     epochs = args.epochs or epochs
     trials = args.trials or trials
     out = args.out or Path("results/nn") / (args.dataset + ("-quick" if args.quick else ""))

@@ -8,23 +8,23 @@ from .._validation import UniqueList
 
 
 class Step(NamedTuple):
-    name: str
-    extra: list
+    name: str  # the sub-command, run with its defaults
+    quick: bool  # whether the command has a --quick mode, which `reproduce --quick` passes on
     expected_s: float  # the defaults on 2 cores
-    expected_quick_s: float  # with --quick
+    expected_quick_s: float  # with `reproduce --quick`
 
 
 # The order runs the cheap exact results first and the report last, when every output it reads exists.
 # Expected durations: single runs on 2 shared cores, 2026-12-01 (the README's Performance section; quick times
 # from `reproduce --quick` on a fresh clone, nn --quick from a quieter run).
 STEPS = [
-    Step("are", [], 1, 1),
-    Step("theory-figures", [], 30, 30),
-    Step("efficiency", [], 48, 2),
-    Step("robustness", [], 164, 3),
-    Step("realdata", [], 20, 5),
-    Step("nn", [], 441, 80),
-    Step("report", [], 1, 1),
+    Step("are", False, 1, 1),
+    Step("theory-figures", False, 30, 30),
+    Step("efficiency", True, 48, 2),
+    Step("robustness", True, 164, 3),
+    Step("realdata", True, 20, 5),
+    Step("nn", True, 441, 80),
+    Step("report", True, 1, 1),
 ]
 
 
@@ -48,16 +48,12 @@ def _duration(seconds: float) -> str:
 
 
 def run(args) -> int:
-    from . import build_parser
-
-    parser = build_parser()
+    parser = args._root_parser
     steps = [s for s in STEPS if not args.only or s.name in args.only]
     total = sum(s.expected_quick_s if args.quick else s.expected_s for s in steps)
     print(f"== {len(steps)} steps, expected about {_duration(total)} in all on 2 cores", flush=True)
     for i, step in enumerate(steps, 1):
-        argv = [step.name, *step.extra]
-        if args.quick and _has_option(parser, step.name, "--quick"):
-            argv.append("--quick")
+        argv = [step.name, "--quick"] if args.quick and step.quick else [step.name]
         expected = step.expected_quick_s if args.quick else step.expected_s
         print(f"== lsis-robust {' '.join(argv)} (step {i}/{len(steps)}, expected about {_duration(expected)})",
               flush=True)
@@ -69,8 +65,3 @@ def run(args) -> int:
             print(f"== {step.name} failed with status {status}; stopping")
             return status
     return 0
-
-
-def _has_option(parser, command: str, option: str) -> bool:
-    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command")
-    return option in sub.choices[command]._option_string_actions

@@ -6,7 +6,7 @@ import sys
 
 from .._validation import UsageError, arg_type, check_device, check_list, check_out_dir, float_in, int_at_least, \
     parse_floats, parse_ints, parse_vector, split_list
-from ..losses import split_loss_specs
+from ..registry import split_loss_specs
 
 
 def _betas(text):
@@ -109,16 +109,14 @@ def _prepare(args, study):
 
 
 def run_efficiency_cmd(args):
-    from ..studies.common import DEFAULT_METHODS, TABLE1_BETAS
-    from ..studies.efficiency import DEFAULT_SIZES, efficiency_grid, run_efficiency
-    from ..studies.plots import plot_efficiency
+    from ..paper import STUDY_SETTINGS
     from ..reporting import write_provenance, write_table
+    from ..studies.efficiency import efficiency_grid, run_efficiency
+    from ..studies.plots import plot_efficiency
 
-    quick = args.quick
-    kw = dict(betas=args.betas or ([(0.0, 1.0), (0.0, 4.0)] if quick else TABLE1_BETAS),
-              sizes=args.sizes or ([50, 200] if quick else list(DEFAULT_SIZES)),
-              methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
-              n_trials=args.trials or (10 if quick else 100), m=args.m or (2000 if quick else 10_000),
+    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["efficiency"]
+    kw = dict(betas=args.betas or grid["betas"], sizes=args.sizes or grid["sizes"],
+              methods=args.methods or grid["methods"], n_trials=args.trials or grid["n_trials"], m=args.m or grid["m"],
               protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale, device=args.device)
     # n <= d points can always be separated, so no fit would have a finite minimiser (and nothing to plot).
     d = max(len(b) for b in kw["betas"])
@@ -152,19 +150,15 @@ def run_efficiency_cmd(args):
 
 
 def run_robustness_cmd(args):
-    import numpy as np
-
-    from ..studies.common import DEFAULT_METHODS
-    from ..studies.plots import plot_robustness
-    from ..studies.robustness import DEFAULT_BETAS, DEFAULT_XC2, comparable_other_protocol, robustness_grid, \
-        run_robustness, stored_population_curves
+    from ..paper import STUDY_SETTINGS
     from ..reporting import write_provenance, write_table
+    from ..studies.plots import plot_robustness
+    from ..studies.robustness import comparable_other_protocol, robustness_grid, run_robustness, \
+        stored_population_curves
 
-    quick = args.quick
-    kw = dict(betas=args.betas or ([(0.0, 4.0)] if quick else DEFAULT_BETAS),
-              methods=args.methods or (["lr", "mlslr:alpha=0.8", "lsqlr"] if quick else DEFAULT_METHODS),
-              eps=args.eps, xc2=args.xc2 or (list(np.round(np.arange(-10, 10.01, 1.0), 1)) if quick else DEFAULT_XC2),
-              n=args.n or (2000 if quick else 10_000), m=args.m or (2000 if quick else 10_000),
+    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["robustness"]
+    kw = dict(betas=args.betas or grid["betas"], methods=args.methods or grid["methods"], eps=args.eps,
+              xc2=args.xc2 or grid["xc2"], n=args.n or grid["n"], m=args.m or grid["m"],
               n_trials=args.trials, protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale,
               device=args.device)
     robustness_grid(**kw)
@@ -188,17 +182,19 @@ def run_robustness_cmd(args):
 
 
 def run_realdata_cmd(args):
-    from ..studies.common import DEFAULT_METHODS, resolve_methods
-    from ..studies._grid import check_backend
-    from ..studies.realdata import REALDATA_SETS, run_realdata
+    from ..paper import REALDATA_SETS, STUDY_SETTINGS
     from ..reporting import write_provenance, write_table
+    from ..studies._grid import check_backend
+    from ..studies.common import resolve_methods
+    from ..studies.realdata import run_realdata
 
-    datasets = args.datasets or (["vaso", "leukemia"] if args.quick else list(REALDATA_SETS))
+    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["realdata"]
+    datasets = args.datasets or grid["datasets"]
     try:
         check_list(datasets, allowed=REALDATA_SETS)
     except ValueError as exc:
         raise UsageError(f"argument --datasets: {exc}") from None
-    methods = args.methods or (["lr", "mlslr:alpha=0.8", "ch"] if args.quick else DEFAULT_METHODS)
+    methods = args.methods or grid["methods"]
     resolve_methods(methods)
     n_jobs = _n_jobs(args)
     client = check_backend(args.backend, n_jobs, args.scheduler)  # an unreachable scheduler fails before any work

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .._validation import UniqueList, UsageError, arg_type, check_out_dir, float_in, int_at_least, parse_vector
-from ..losses import parse_loss_spec
+from ..registry import parse_loss_spec
 
 DEFAULT_OUT = "results/theory"
 FIGURES = ("fig3", "fig5", "influence", "fig4")
@@ -50,7 +50,7 @@ def register(subparsers) -> None:
 
 
 def _run_are(args) -> int:
-    from ..theory.asymptotics import TABLE1_ALPHAS
+    from ..paper import TABLE1_ALPHAS
     from ..theory.outputs import write_table1
 
     alphas = TABLE1_ALPHAS if args.alpha is None else tuple(args.alpha)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import validate_alpha
+from .._validation import check_alpha as validate_alpha
 
 __all__ = [
     "lr_loss",

@@ -12,13 +12,12 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..losses import validate_alpha
+from .._validation import check_alpha as validate_alpha
+from ..paper import NN_METHODS as PAPER_METHODS
 from . import losses as L
 
-__all__ = ["Method", "parse_method", "parse_methods", "PAPER_METHODS", "ALPHAS_LOW", "ALPHAS_HIGH"]
+__all__ = ["Method", "parse_method", "parse_methods", "PAPER_METHODS"]
 
-ALPHAS_LOW = ("0.2", "0.4", "0.6", "0.8")
-ALPHAS_HIGH = ("9.2/9", "9.4/9", "9.6/9", "9.8/9", "10/9")
 _KINDS = ("lr", "lslr", "mlslr", "lsqlr")
 
 
@@ -79,11 +78,6 @@ def parse_method(spec: str, n_classes: int = 10) -> Method:
     if not math.isfinite(alpha) or alpha == 0:
         raise ValueError(f"{spec!r}: alpha must be positive (alpha = 0 is plain lr)")
     return Method(kind, alpha, f"{kind}-{alpha_text}").check(n_classes)
-
-
-PAPER_METHODS = tuple(
-    ["lr"] + [f"{k}-{a}" for a in ALPHAS_LOW + ALPHAS_HIGH for k in ("lslr", "mlslr")] + ["lsqlr"]
-)
 
 
 def parse_methods(text: str, n_classes: int = 10) -> list[Method]:

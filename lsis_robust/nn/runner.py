@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .._validation import check_size
 from ..studies._grid import check_backend, default_n_jobs, map_tasks
 from .data import DeviceData, ImageData
 from .methods import Method
@@ -172,10 +173,9 @@ def run_benchmark(data: ImageData, methods: list[Method], cfg: TrainConfig, tria
     requested runs is checked against this configuration before any training
     starts; an interrupted parallel run resumes each run where it stopped.
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    check_size(trials, "trials", 1)
+    if threads is not None:
+        check_size(threads, "threads", 1)
     if backend == "joblib" and n_jobs == -1:
         n_jobs = default_n_jobs()
     for m in methods:

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .._validation import check_real, check_seed, check_size
 from ..metrics import RiskMeter, RLogitMeter
 from ..reporting import atomic_path
 from .data import DeviceData
@@ -101,18 +102,12 @@ class TrainConfig:
     eval_batch_size: int = 1000
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.batch_size < 2:
-            raise ValueError("batch_size must be at least 2 (batch norm needs two examples)")
+        for name in ("epochs", "eval_batch_size"):
+            check_size(getattr(self, name), name, 1)
+        check_size(self.batch_size, "batch_size", 2, why="batch norm needs two examples")
         for name in ("lr", "momentum", "gamma"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+            check_real(getattr(self, name), name, 0.0, low_open=True)
+        check_seed(self.seed)
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``: lr * gamma^(milestones passed)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._validation import check_bool
 from ..reporting import atomic_write_text
 from .agreement import CONTRADICTS, EXACT, NOT_COMPARABLE, SAME_ORDER, agreement, summarize, verdict_counts
 from .render import Check, Figure, Section, render_html, render_markdown
@@ -47,8 +48,7 @@ def build_report(results="results", quick: bool = False, html_path=None, md_path
     A missing output makes its section "not run" (naming the command that makes it); an unreadable one makes it
     "unreadable" and adds a warning.  Raises ValueError when ``results`` is not a folder.
     """
-    if not isinstance(quick, bool):
-        raise TypeError(f"quick must be True or False, got {type(quick).__name__}")
+    quick = check_bool(quick, "quick")
     results = Path(results)
     if not results.is_dir():
         raise ValueError(f"results folder {results} does not exist or is not a folder")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_n_jobs, check_option, check_seed
 from ..reporting import atomic_write_bytes
 
 __all__ = ["Task", "seed_sequence", "run_grid", "map_tasks", "check_backend", "default_n_jobs", "CacheWarning"]
@@ -68,10 +69,9 @@ def _digest(obj) -> bytes:
 
 def seed_sequence(master_seed, seed_key) -> np.random.SeedSequence:
     """The SeedSequence of a grid cell: the master seed spawned along a hash of its coordinates."""
-    if isinstance(master_seed, bool) or not isinstance(master_seed, (int, np.integer)) or master_seed < 0:
-        raise ValueError(f"seed={master_seed!r} is invalid; use a non-negative integer")
+    master_seed = check_seed(master_seed)
     words = np.frombuffer(_digest(list(seed_key))[:16], dtype=np.uint32)
-    return np.random.SeedSequence(int(master_seed), spawn_key=tuple(int(w) for w in words))
+    return np.random.SeedSequence(master_seed, spawn_key=tuple(int(w) for w in words))
 
 
 def _run_one(func, task, master_seed):
@@ -102,10 +102,8 @@ def default_n_jobs() -> int:
 
 def check_backend(backend, n_jobs, scheduler):
     """Validate the execution options; for dask, connect now so an unreachable scheduler fails before any work."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r} is unknown; use one of {BACKENDS}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs={n_jobs!r} is invalid; use a positive integer or -1 (all cores)")
+    check_option(backend, "backend", BACKENDS)
+    check_n_jobs(n_jobs)
     if backend == "joblib":
         if scheduler is not None:
             raise ValueError("a scheduler address applies only to backend='dask'")

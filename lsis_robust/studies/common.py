@@ -1,32 +1,24 @@
-"""Shared pieces of the simulation studies: methods, protocols, validation and the paper's settings."""
+"""Shared pieces of the simulation studies: methods, protocols and plot colours."""
 from __future__ import annotations
 
 import functools
 import hashlib
 import inspect
-import numbers
 from pathlib import Path
 
 import numpy as np
 
-from ..losses import parse_loss_spec
+from ..paper import METHOD_COLORS
+from ..registry import parse_loss_spec
 
-__all__ = ["DEFAULT_METHODS", "PAPER_METHODS", "TABLE1_BETAS", "PROTOCOLS", "resolve_methods", "check_protocol",
-           "check_betas", "check_int", "predict_pm", "method_label", "loss_source_digest"]
+__all__ = ["PROTOCOLS", "resolve_methods", "predict_pm", "method_label", "method_color", "loss_source_digest"]
 
-# The paper's methods (LR, MLSLR alpha = 0.2 ... 0.8, LSQLR) plus the robustbase estimators BY and CH.
-PAPER_METHODS = ["lr", "mlslr:alpha=0.2", "mlslr:alpha=0.4", "mlslr:alpha=0.6", "mlslr:alpha=0.8", "lsqlr"]
-DEFAULT_METHODS = PAPER_METHODS + ["by", "ch"]
-# Table I: beta_1 in {0, 1, 2}, beta_2 in {1, 2, 4}.
-TABLE1_BETAS = [(b1, b2) for b1 in (0.0, 1.0, 2.0) for b2 in (1.0, 2.0, 4.0)]
 PROTOCOLS = ("estimator", "paper")
-
-_COLORS = {"lr": "red", "mlslr:alpha=0.2": "green", "mlslr:alpha=0.4": "blue", "mlslr:alpha=0.6": "cyan",
-           "mlslr:alpha=0.8": "gold", "lsqlr": "magenta", "by": "black", "ch": "gray"}
 
 
 def method_color(spec, i):
-    return _COLORS.get(spec, f"C{i % 10}")
+    """The paper's colour of a method's loss spec; the i-th colour of matplotlib's cycle for any other."""
+    return METHOD_COLORS.get(spec, f"C{i % 10}")
 
 
 def resolve_methods(methods):
@@ -73,32 +65,6 @@ def loss_source_digest(loss):
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def check_protocol(protocol):
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol={protocol!r} is unknown; use one of {PROTOCOLS}")
-    return protocol
-
-
-def check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}={value!r} is invalid; it must be an integer >= {minimum}")
-    return int(value)
-
-
-def check_betas(betas):
-    out = []
-    for b in betas:
-        arr = np.asarray(b, dtype=np.float64)
-        if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)):
-            raise ValueError(f"beta {b!r} is invalid; give a finite vector (intercept first) of length >= 2")
-        out.append(tuple(float(v) for v in arr))
-    if not out:
-        raise ValueError("the list of betas is empty")
-    if len(set(out)) != len(out):
-        raise ValueError(f"betas are repeated: {out}")
-    return out
 
 
 def predict_pm(loss, scores):

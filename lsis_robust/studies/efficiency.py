@@ -21,14 +21,13 @@ import time
 import numpy as np
 import pandas as pd
 
+from .._validation import check_betas, check_option, check_real, check_size
 from ..contamination import sample_nominal
+from ..paper import DEFAULT_METHODS, EFFICIENCY_SIZES, TABLE1_BETAS
 from ._grid import Task, run_grid
-from .common import DEFAULT_METHODS, TABLE1_BETAS, check_betas, check_int, check_protocol, loss_source_digest, \
-    predict_pm, resolve_methods
+from .common import PROTOCOLS, loss_source_digest, predict_pm, resolve_methods
 
-__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency", "DEFAULT_SIZES"]
-
-DEFAULT_SIZES = (25, 50, 100, 200, 400, 800)
+__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency"]
 
 
 def _trial_data(beta, n, m, n_trials, ss):
@@ -56,7 +55,8 @@ def efficiency_task(params, ss):
     Each array has the methods (in ``params["methods"]`` order) along its first axis.
     """
     from ..fitting import fit_batch, fit_batch_losses
-    from ..losses import LR, parse_loss_spec
+    from ..losses import LR
+    from ..registry import parse_loss_spec
 
     beta = np.asarray(params["beta"], dtype=np.float64)
     losses = [parse_loss_spec(spec) for spec in params["methods"]]
@@ -87,18 +87,17 @@ def efficiency_task(params, ss):
     return {"sob": sob, "ttr": ttr, "ok": np.stack(oks), "separated": np.stack(seps), "beta_hat": est}
 
 
-def efficiency_grid(betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+def efficiency_grid(betas=TABLE1_BETAS, sizes=EFFICIENCY_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
                     protocol="estimator", n_starts=30, start_scale=1.0, device=None):
     """The validated task list of the efficiency study."""
-    check_protocol(protocol)
+    check_option(protocol, "protocol", PROTOCOLS)
     betas = check_betas(betas)
-    sizes = [check_int(n, "n", 2) for n in sizes]
+    sizes = [check_size(n, "n", 2) for n in sizes]
     if not sizes:
         raise ValueError("the list of sample sizes is empty")
     losses = resolve_methods(methods)
-    check_int(n_trials, "n_trials", 1), check_int(m, "m", 1), check_int(n_starts, "n_starts", 1)
-    if not np.isfinite(start_scale) or start_scale < 0:
-        raise ValueError(f"start_scale={start_scale!r} must be a finite number >= 0")
+    check_size(n_trials, "n_trials", 1), check_size(m, "m", 1), check_size(n_starts, "n_starts", 1)
+    check_real(start_scale, "start_scale", 0.0)
     return [Task(key=(list(b), n), params=dict(beta=list(b), n=n, methods=list(losses), n_trials=n_trials, m=m,
                                                 protocol=protocol, n_starts=n_starts, start_scale=float(start_scale),
                                                 device=device,
@@ -125,7 +124,7 @@ def summarise_efficiency(tasks, results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_efficiency(*, betas=TABLE1_BETAS, sizes=DEFAULT_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
+def run_efficiency(*, betas=TABLE1_BETAS, sizes=EFFICIENCY_SIZES, methods=DEFAULT_METHODS, n_trials=100, m=10_000,
                    protocol="estimator", n_starts=30, start_scale=1.0, seed=0, n_jobs=1, backend="joblib",
                    scheduler=None, cache_dir=None, progress=True, device=None):
     """Run the efficiency grid; returns (summary DataFrame, wall time in seconds)."""

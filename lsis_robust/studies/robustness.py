@@ -28,17 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..contamination import check_rate, sample_nominal
+from .._validation import check_betas, check_option, check_rate, check_real, check_size
+from ..contamination import sample_nominal
+from ..paper import DEFAULT_METHODS, ROBUSTNESS_BETAS, ROBUSTNESS_XC2
 from ._grid import CacheWarning, Task, code_fingerprint, run_grid
-from .common import DEFAULT_METHODS, check_betas, check_int, check_protocol, loss_source_digest, predict_pm, \
-    resolve_methods
+from .common import PROTOCOLS, loss_source_digest, predict_pm, resolve_methods
 
-__all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "DEFAULT_BETAS",
-           "DEFAULT_XC2", "population_curves", "stored_population_curves", "comparable_other_protocol"]
-
-# Fig. 4 shows beta_1 = 0 with growing beta_2; the anomalous-point effect grows with beta_2.
-DEFAULT_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
-DEFAULT_XC2 = tuple(np.round(np.arange(-100, 101) / 10, 1))
+__all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "population_curves",
+           "stored_population_curves", "comparable_other_protocol"]
 
 
 def _problems(xc2, y_cs):
@@ -62,7 +59,7 @@ def _fit_tasks(tasks, ss):
     Under the estimator protocol the methods share their loss-free starts (fit_batch_losses); each result
     is the one its task gives alone.
     """
-    from ..losses import parse_loss_spec
+    from ..registry import parse_loss_spec
 
     params = tasks[0]
     beta = np.asarray(params["beta"], dtype=np.float64)
@@ -112,13 +109,14 @@ def _fit_tasks(tasks, ss):
     return results
 
 
-def robustness_grid(betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
+def robustness_grid(betas=ROBUSTNESS_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=ROBUSTNESS_XC2, y_cs=(1, -1),
                     n=10_000, m=10_000, n_trials=1, protocol="estimator", n_starts=30, start_scale=1.0, device=None):
-    check_protocol(protocol)
+    check_option(protocol, "protocol", PROTOCOLS)
     betas = check_betas(betas)
     losses = resolve_methods(methods)
     eps = check_rate(eps)
-    check_int(n, "n", 2), check_int(m, "m", 1), check_int(n_trials, "n_trials", 1), check_int(n_starts, "n_starts", 1)
+    check_size(n, "n", 2), check_size(m, "m", 1), check_size(n_trials, "n_trials", 1)
+    check_size(n_starts, "n_starts", 1), check_real(start_scale, "start_scale", 0.0)
     if int(round(eps * n)) >= n:
         raise ValueError(f"eps={eps} leaves no nominal rows in a sample of n={n}")
     xc2 = [float(v) for v in np.asarray(xc2, dtype=np.float64).ravel()]
@@ -213,7 +211,7 @@ def population_curves(betas, methods, eps, xc2, y_cs=(1, -1), n_jobs=1, progress
     return pd.concat(frames, ignore_index=True)
 
 
-def run_robustness(*, betas=DEFAULT_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=DEFAULT_XC2, y_cs=(1, -1),
+def run_robustness(*, betas=ROBUSTNESS_BETAS, methods=DEFAULT_METHODS, eps=0.05, xc2=ROBUSTNESS_XC2, y_cs=(1, -1),
                    n=10_000, m=10_000, n_trials=1, protocol="estimator", n_starts=30, start_scale=1.0, seed=0,
                    n_jobs=1, backend="joblib", scheduler=None, cache_dir=None, progress=True, device=None):
     """Run the robustness grid; returns (summary DataFrame, wall time in seconds)."""

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from .. import paper as _paper
-from ..losses import LR, LSQLR, MLSLR, MarginLoss, _real_scalar, get_loss, parse_loss_spec
+from .._validation import check_real
+from ..losses import LR, LSQLR, MLSLR, MarginLoss
+from ..paper import TABLE1_ALPHAS, TABLE1_BETAS
+from ..paper import TABLE1_ARE as TABLE1_PRINTED
+from ..registry import get_loss, parse_loss_spec
 from .design import GaussianDesign, expect, nominal_design
 
 __all__ = [
@@ -39,12 +42,6 @@ __all__ = [
     "TABLE1_ALPHAS",
     "TABLE1_PRINTED",
 ]
-
-# Table I of the paper: rows beta = (b1, b2), columns MLSLR alpha = .2 .4 .6 .8 and LSQLR.
-TABLE1_BETAS = [(b1, b2) for b1 in (0, 1, 2) for b2 in (1, 2, 4)]
-TABLE1_ALPHAS = (0.2, 0.4, 0.6, 0.8)
-# The printed values have one home, lsis_robust.paper.
-TABLE1_PRINTED = _paper.TABLE1_ARE
 
 
 def method_label(loss) -> str:
@@ -274,7 +271,7 @@ def are_table(betas=None, alphas=TABLE1_ALPHAS, extra_losses=("by", "ch"), desig
 
     design = _check_design(design)
     betas = TABLE1_BETAS if betas is None else betas
-    alphas = tuple(_real_scalar(a, "alpha") for a in alphas)
+    alphas = tuple(check_real(a, "alpha", finite=False) for a in alphas)
     for a in alphas:
         if not 0 <= a < 1:
             raise ValueError(f"Table I alphas must lie in [0, 1), got {a}")

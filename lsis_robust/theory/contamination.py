@@ -21,8 +21,9 @@ import numpy as np
 from scipy.special import expit
 
 from .._solver import NewtonSolver
-from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
+from .._validation import check_rate
 from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
@@ -246,7 +247,7 @@ def _validate(loss, beta, eps, x_c, y_c, design):
     design = _check_design(design)
     beta = design.check_beta(beta)
     loss = resolve_loss(loss)
-    eps = _check_eps(eps)
+    eps = check_rate(eps)
     x_c = np.asarray(x_c, dtype=np.float64)
     if x_c.shape != (design.dim,) or not np.all(np.isfinite(x_c)):
         raise ValueError(f"x_c must be a finite vector of length {design.dim}, the full covariate vector "
@@ -361,15 +362,6 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
     return results
 
 
-def _check_eps(eps) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
-    eps = float(eps)
-    if not (0 <= eps < 1):
-        raise ValueError(f"eps must lie in [0, 1) (the contaminated share of F_eps), got {eps!r}")
-    return eps
-
-
 # Sweeps of the built-in losses already made in this process, by their inputs: `lsis-robust reproduce` makes
 # the exact Fig. 4 (theory-figures) and then the robustness study's population curves, whose beta (0, 4)
 # sweeps are the same computation.  A sweep is deterministic, so a kept one is what a new one would give.
@@ -405,7 +397,7 @@ def contamination_grids(losses, betas, eps, x_c_points, y_cs=(1, -1), design=Non
 
     design = _check_design(design)
     betas = [design.check_beta(beta) for beta in betas]
-    eps = _check_eps(eps)  # before any work, not as a failure deep inside the sweep
+    eps = check_rate(eps)  # before any work, not as a failure deep inside the sweep
     losses = [resolve_loss(loss) for loss in losses]
     pts = np.asarray(x_c_points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != design.dim:

@@ -6,22 +6,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..losses import LR, LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..losses import LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck, parse_loss_spec
+from ..paper import DEFAULT_METHODS, METHOD_COLORS, TABLE1_ALPHAS
 from ..probability import r_logit_range
 from ..reporting import save_figure, write_provenance, write_table
-from .asymptotics import TABLE1_ALPHAS, TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function
+from .asymptotics import TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function, method_label
 
 __all__ = ["write_table1", "plot_rho_transforms", "plot_r_logit_range", "plot_influence", "write_exact_fig4",
            "fig4_methods"]
 
-# The paper's colours for Fig. 4 (LR red, MLSLR green/blue/cyan/yellow, LSQLR magenta), plus BY and CH.
-_COLOURS = {"LR": "red", "MLSLR a=0.2": "green", "MLSLR a=0.4": "blue", "MLSLR a=0.6": "cyan",
-            "MLSLR a=0.8": "gold", "LSQLR": "magenta", "BY": "black", "CH": "grey"}
-
 
 def fig4_methods():
     """LR, MLSLR (alpha = .2 .4 .6 .8), LSQLR, BY and CH (c = 0.5): the eight methods of the exact Fig. 4."""
-    return [LR()] + [MLSLR(a) for a in TABLE1_ALPHAS] + [LSQLR(), Bianco_Yohai(), Croux_Haesbroeck()]
+    return [parse_loss_spec(spec) for spec in DEFAULT_METHODS]
+
+
+def _fig4_styles():
+    """(loss, label, colour) of each method of the exact Fig. 4, in the paper's colours."""
+    return [(loss, method_label(loss), METHOD_COLORS[spec]) for spec, loss in zip(DEFAULT_METHODS, fig4_methods())]
 
 
 def _plt():
@@ -60,15 +62,15 @@ def plot_rho_transforms(path, alphas=TABLE1_ALPHAS):
     plt = _plt()
     v = np.linspace(0, 8, 801)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    losses = [("BY", Bianco_Yohai()), ("CH", Croux_Haesbroeck())]
-    losses += [(f"MLSLR a={a:g}", MLSLR(a)) for a in alphas] + [("LSQLR", LSQLR())]
-    for label, loss in losses:
+    losses = [("BY", "by", Bianco_Yohai()), ("CH", "ch", Croux_Haesbroeck())]
+    losses += [(f"MLSLR a={a:g}", f"mlslr:alpha={a:g}", MLSLR(a)) for a in alphas] + [("LSQLR", "lsqlr", LSQLR())]
+    for label, spec, loss in losses:
         # BY's eta evaluates 0 * inf in a branch np.where discards at v = 0.
         with np.errstate(invalid="ignore"):
             r0, rinf, curve = float(loss.rho(np.array(0.0))), float(loss.phi(np.array(-1e4))), loss.rho(v)
-        ax.plot(v, (curve - r0) / (rinf - r0), color=_COLOURS.get(label),
+        ax.plot(v, (curve - r0) / (rinf - r0), color=METHOD_COLORS.get(spec),
                 label=label + (" (c=0.5)" if label in ("BY", "CH") else ""))
-    ax.plot(v, np.minimum(v / 8, 1), ":", color="red", label="LR (rho(v) = v, unbounded; shown as v/8)")
+    ax.plot(v, np.minimum(v / 8, 1), ":", color=METHOD_COLORS["lr"], label="LR (rho(v) = v, unbounded; shown as v/8)")
     ax.set_xlabel("v = phi_LR(m) = -log sigma(m)")
     ax.set_ylabel("{rho(v) - rho(0)} / {rho(inf) - rho(0)}")
     ax.set_ylim(-0.02, 1.05)
@@ -106,11 +108,11 @@ def plot_influence(path, beta=(0.0, 4.0), x2=None):
     x2 = np.linspace(-10, 10, 401) if x2 is None else np.asarray(x2)
     pts = np.column_stack([np.ones_like(x2), x2])
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    for loss, label in zip(fig4_methods(), _COLOURS):
+    for loss, label, colour in _fig4_styles():
         B = asymptotic_covariance(loss, beta).B
         for y, ls in ((1, "-"), (-1, "--")):
             ifn = np.linalg.norm(influence_function(loss, beta, pts, y, B=B), axis=1)
-            ax.plot(x2, ifn, ls, color=_COLOURS[label], label=label if y == 1 else None)
+            ax.plot(x2, ifn, ls, color=colour, label=label if y == 1 else None)
     ax.set_yscale("log")
     ax.set_xlabel("x_c2 (contamination point x_c = (1, x_c2))")
     ax.set_ylabel("||IF(x_c, y_c)||")
@@ -140,7 +142,7 @@ def write_exact_fig4(out_dir, beta=(0.0, 4.0), eps=0.05, x2=None, n_jobs=2, prog
     write_table(df, out_dir, stem, f"Exact Fig. 4 grid, eps = {eps:g}, beta = {tuple(beta.tolist())}.",
                 float_format="{:.6g}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
-    for method, colour in _COLOURS.items():
+    for _, method, colour in _fig4_styles():
         for y, ls in ((1.0, "-"), (-1.0, "--")):
             sub = df[(df.method == method) & (df.y_c == y)].sort_values("x_c2")
             axes[0].plot(sub.x_c2, sub.sob, ls, color=colour, label=method if y == 1 else None)

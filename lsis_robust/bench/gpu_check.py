@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Check the deep-network benchmark on a GPU against the CPU in float64, and time it.
 
 1. Losses: the 20 methods' values and gradients on the device (float32)
@@ -17,7 +16,7 @@ results/nn); with ``--cpu`` (the test mode, tiny sizes) the files are named
 ``gpu_check_cpu.*`` so that a GPU record is never overwritten.  Exit status 1
 if a check fails.  Takes about 2-4 minutes on one H100:
 
-    .venv/bin/python scripts/gpu_check.py [--epochs 3] [--compile] [--data-dir DIR]
+    python -m lsis_robust.bench.gpu_check [--epochs 3] [--compile] [--data-dir DIR]
 """
 from __future__ import annotations
 
@@ -31,13 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lsis_robust.nn import data as D  # noqa: E402
-from lsis_robust.nn.methods import PAPER_METHODS, parse_method  # noqa: E402
-from lsis_robust.nn.models import ResNet18  # noqa: E402
-from lsis_robust.nn.train import TrainConfig, Trainer  # noqa: E402
-from lsis_robust.reporting import atomic_write_text, git_commit  # noqa: E402
+from ..nn import data as D
+from ..nn.methods import PAPER_METHODS, parse_method
+from ..nn.models import ResNet18
+from ..nn.train import TrainConfig, Trainer
+from ..reporting import atomic_write_text, git_commit
 
 LOSS_RTOL = 1e-5   # float32 against float64 on O(1) losses and gradients
 STEP_RTOL = 2e-3   # relative error of a float32 ResNet-18 update (cuDNN/BN reductions in float32)
@@ -130,7 +127,8 @@ def synthetic(n_train: int, n_test: int, size: int) -> D.ImageData:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.gpu_check", description=__doc__.splitlines()[0])
     p.add_argument("--cpu", action="store_true", help="test mode: run on the CPU with tiny sizes")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per method (first one is warm-up)")
     p.add_argument("--n-train", type=int, default=None, help="training images (default 50000; 64 with --cpu)")
@@ -188,10 +186,11 @@ def main(argv=None) -> int:
     stem = "gpu_check_cpu" if args.cpu else "gpu_check"
     atomic_write_text(args.out / f"{stem}.json", json.dumps(record, indent=2) + "\n")
     worst = max(losses, key=lambda r: max(r["value_rel_err"], r["grad_rel_err"]))
+    worst_err = max(worst["value_rel_err"], worst["grad_rel_err"])
     md = [f"# Deep-network benchmark check ({record['mode']})", "",
           f"- device: {record['device']}; torch {record['torch']}, CUDA {record['cuda']}, cuDNN {record['cudnn']}",
           f"- commit: {record['git_commit']}; all checks passed: **{ok}**",
-          f"- losses vs CPU float64 (20 methods): worst relative error {max(worst['value_rel_err'], worst['grad_rel_err']):.2e}"
+          f"- losses vs CPU float64 (20 methods): worst relative error {worst_err:.2e}"
           f" ({worst['method']}); bf16 autocast with |logits| up to "
           f"{max(r['max_abs_logit_bf16'] for r in losses):.0f} finite: {all(r['bf16_finite'] for r in losses)}",
           f"- ResNet-18 SGD step ({step['batch']} images {step['image_size']}x{step['image_size']}) vs CPU float64: "
@@ -199,7 +198,8 @@ def main(argv=None) -> int:
           f"- timing on {record['data']} ({record['n_train']} train / {record['n_test']} test images, batch "
           f"{args.batch_size}, bf16 {record['bf16_autocast']}, channels_last {record['channels_last']}, compile "
           f"{args.compile}); first epoch excluded as warm-up when more than one was run:", "",
-          "| method | images/s (training) | epoch time s (train + eval) | 150 epochs projected s |", "|---|---|---|---|"]
+          "| method | images/s (training) | epoch time s (train + eval) | 150 epochs projected s |",
+          "|---|---|---|---|"]
     md += [f"| {k} | {v['images_per_s']:.0f} | {v['epoch_time_s']:.3f} | {v['projected_150_epochs_s']:.0f} |"
            for k, v in summary.items()]
     md += ["", f"Whole check: {record['total_seconds']:.0f} s.", ""]

@@ -13,9 +13,9 @@ This script runs ``asv publish`` and then, in the HTML folder,
   serves to asv's requests when the page is opened from disk (file://), where
   browsers refuse XMLHttpRequest.
 
-Usage (from the repository root, in the environment that has asv)::
+Usage (from a source checkout, in the environment that has asv)::
 
-    python scripts/asv_publish.py [--html-dir DIR]
+    python -m lsis_robust.bench.asv_publish [--html-dir DIR]
 
 The default folder is asv.conf.json's html_dir (results/asv/html).
 """
@@ -30,8 +30,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENDOR = ROOT / "scripts" / "asv_www"
+from . import REPO_ROOT, repository_path
+
+VENDOR = REPO_ROOT / "scripts" / "asv_www"
 MANIFEST = VENDOR / "manifest.json"
 
 # A tag that makes the browser load a resource from another host.  <a href> is a link the reader may follow,
@@ -118,7 +119,7 @@ def make_offline(html_dir: Path, assets: list[dict] | None = None) -> None:
     data = {p.relative_to(html_dir).as_posix(): p.read_text(encoding="utf-8")
             for p in sorted(html_dir.rglob("*.json")) if vendor not in p.parents}
     (html_dir / "offline-data.js").write_text(
-        "/* Written by scripts/asv_publish.py: the site's JSON, for vendor/offline.js. */\n"
+        "/* Written by lsis_robust.bench.asv_publish: the site's JSON, for vendor/offline.js. */\n"
         f"window.ASV_OFFLINE_DATA = {json.dumps(data)};\n", encoding="utf-8")
 
     for page in html_dir.glob("*.html"):
@@ -131,22 +132,24 @@ def make_offline(html_dir: Path, assets: list[dict] | None = None) -> None:
 def publish(html_dir: Path | None = None) -> Path:
     """``asv publish`` (into ``html_dir``, else asv.conf.json's html_dir), then :func:`make_offline`."""
     assets = load_manifest()  # before asv runs, so a broken vendor folder costs nothing
-    cmd = [sys.executable, "-m", "asv", "publish", "--config", str(ROOT / "asv.conf.json")]
+    config = repository_path("asv.conf.json")
+    cmd = [sys.executable, "-m", "asv", "publish", "--config", str(config)]
     if html_dir is not None:
         cmd += ["--html-dir", str(Path(html_dir).resolve())]
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     if res.returncode != 0:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PublishError(f"asv publish failed (exit {res.returncode}): {tail[0]}")
     if html_dir is None:
-        conf = json.loads(re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M))
-        html_dir = ROOT / conf["html_dir"]
+        conf = json.loads(re.sub(r"^\s*//.*$", "", config.read_text(), flags=re.M))
+        html_dir = REPO_ROOT / conf["html_dir"]
     make_offline(Path(html_dir), assets)
     return Path(html_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.asv_publish", description=__doc__.split("\n\n")[0])
     parser.add_argument("--html-dir", type=Path, help="output folder (default: html_dir of asv.conf.json)")
     args = parser.parse_args(argv)
     try:

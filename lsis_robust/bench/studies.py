@@ -1,6 +1,6 @@
 """Measure the issue's speed targets for the full studies and print the numbers.
 
-    .venv/bin/python scripts/bench_studies.py [--which estimator|paper|all] [--n-jobs 2] [--device cpu|cuda]
+    python -m lsis_robust.bench.studies [--which estimator|paper|all] [--n-jobs 2] [--device cpu|cuda]
 
 estimator: full robustness (one beta, 8 methods, 402 problems, n = 10^4; target < 60 s) and full efficiency
 (9 betas x 6 sizes x 100 trials x 8 methods; target < 120 s).
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
 
+from .._validation import int_at_least
+
 
 def _estimator(n_jobs):
-    from lsis_robust.studies.efficiency import run_efficiency
-    from lsis_robust.studies.robustness import run_robustness
+    from ..studies.efficiency import run_efficiency
+    from ..studies.robustness import run_robustness
 
     _, t_rob = run_robustness(betas=[(0.0, 4.0)], n_jobs=n_jobs, progress=False)
     _, t_eff = run_efficiency(n_jobs=n_jobs, progress=False)
@@ -28,10 +31,9 @@ def _estimator(n_jobs):
 
 
 def _paper(device, full, n_jobs):
-    from lsis_robust.studies.efficiency import run_efficiency
-    from lsis_robust.studies.robustness import run_robustness, robustness_task, robustness_grid
-    from lsis_robust.studies._grid import seed_sequence
-    from lsis_robust.studies.efficiency import efficiency_grid, efficiency_task
+    from ..studies._grid import seed_sequence
+    from ..studies.efficiency import efficiency_grid, efficiency_task, run_efficiency
+    from ..studies.robustness import robustness_grid, robustness_task, run_robustness
 
     out = {}
     if full:
@@ -64,21 +66,24 @@ def _paper(device, full, n_jobs):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.studies", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--which", choices=("estimator", "paper", "all"), default="all")
-    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--n-jobs", type=int_at_least(1), default=2)
     ap.add_argument("--device", default=None)
     ap.add_argument("--full-paper", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     res = {}
     if args.which in ("estimator", "all"):
         res.update(_estimator(args.n_jobs))
     if args.which in ("paper", "all"):
         res.update(_paper(args.device, args.full_paper, args.n_jobs))
     print(json.dumps(res, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Speed ratios of issues 2 and 13, measured in one run on the same data.
 
 * CH and BY fits (``RobustLogisticRegression(loss="ch"/"by")``, defaults) against
@@ -17,7 +16,7 @@
 ``--quick`` (for CI and the tests) times n = 10^3 and d = 1, 2 once, without the
 last two parts.
 
-Usage: python scripts/bench_foundation.py [--repeats 5] [--r-repeats 3] [--quick] [--no-r] [--json OUT]
+Usage: python -m lsis_robust.bench.foundation [--repeats 5] [--r-repeats 3] [--quick] [--no-r] [--json OUT]
            [--sizes 1000 10000 100000] [--dims 1 2 5 10] [--samples clean point leverage]
 """
 from __future__ import annotations
@@ -36,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lsis_robust import RobustLogisticRegression
-from lsis_robust.contamination import LeverageOutliers, PointMass, sample_mvn_logistic
+from .._validation import int_at_least
+from ..contamination import LeverageOutliers, PointMass, sample_mvn_logistic
+from ..estimators import RobustLogisticRegression
+from . import repository_path
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ("clean", "point", "leverage")
 SIZES = (1_000, 10_000, 100_000)
 DIMS = (1, 2, 5, 10)
@@ -104,8 +104,8 @@ def robustbase_seconds(X, y, repeats):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.csv"
         pd.DataFrame({**{f"x{j + 1}": X[:, j] for j in range(X.shape[1])}, "y": y}).to_csv(path, index=False)
-        out = subprocess.run(["Rscript", str(ROOT / "scripts" / "bench_robustbase.R"), str(path), str(repeats)],
-                             capture_output=True, text=True)
+        script = repository_path("scripts", "bench_robustbase.R")
+        out = subprocess.run(["Rscript", str(script), str(path), str(repeats)], capture_output=True, text=True)
     if out.returncode != 0:
         return None, f"Rscript failed: {out.stderr.strip()[-300:]}"
     values = dict(line.split() for line in out.stdout.strip().splitlines())
@@ -153,7 +153,7 @@ def ratio_summary(table):
 
 def foundation_rows(repeats):
     """The LR fit against statsmodels and the peak memory of the n = 10^5 fits (issue 2)."""
-    import statsmodels.api as sm  # here, not at the top: the asv suite imports this script for its shapes
+    import statsmodels.api as sm  # here, not at the top: the asv suite imports this module for its shapes
 
     rows = {}
     X, y = logistic_data(100_000, 20, np.linspace(0.5, -0.5, 20), seed=1)
@@ -173,22 +173,21 @@ def foundation_rows(repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5, help="timed fits per shape and loss (after a warm-up)")
-    parser.add_argument("--r-repeats", type=int, default=3, help="timed robustbase fits per shape")
+    parser = argparse.ArgumentParser(
+        prog="python -m lsis_robust.bench.foundation", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed fits per shape and loss (after a warm-up)")
+    parser.add_argument("--r-repeats", type=int_at_least(1), default=3, help="timed robustbase fits per shape")
     parser.add_argument("--quick", action="store_true", help="n = 1000, d = 1, 2, one repeat, shapes only")
     parser.add_argument("--no-r", action="store_true", help="do not time robustbase")
-    parser.add_argument("--sizes", type=int, nargs="+")
-    parser.add_argument("--dims", type=int, nargs="+")
+    parser.add_argument("--sizes", type=int_at_least(50), nargs="+")
+    parser.add_argument("--dims", type=int_at_least(1), nargs="+")
     parser.add_argument("--samples", nargs="+", choices=SAMPLES)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.r_repeats < 1:
-        parser.error("--repeats and --r-repeats must be >= 1")
     sizes = args.sizes or ((1_000,) if args.quick else SIZES)
     dims = args.dims or ((1, 2) if args.quick else DIMS)
-    if min(sizes) < 50 or min(dims) < 1:
-        parser.error("--sizes must be >= 50 and --dims >= 1")
     repeats = 1 if args.quick else args.repeats
     table, why = shape_table(args.samples or SAMPLES, sizes, dims, repeats, 1 if args.quick else args.r_repeats,
                              not args.no_r)
