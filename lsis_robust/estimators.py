@@ -18,6 +18,7 @@ from ._identifiability import (AliasedColumnsWarning, Separation, aliased_column
 from .fitting import _decreasing, fit_batch
 from .losses import LR, MarginLoss
 from .registry import get_loss
+from .reporting import ReportTable
 
 __all__ = ["RobustLogisticRegression", "mcd_weights", "AliasedColumnsWarning"]
 
@@ -535,6 +536,6 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             infinite = np.array(self._param_names())[self.separation_.infinite]
             head.append(f"Separation: no finite estimate of {', '.join(infinite)} (std err inf)")
         width = max(len(h) for h in head)
-        body = table.to_string(float_format=lambda v: f"{v:.4f}")
+        body = ReportTable(table, float_format="{:.4f}", na_rep="NaN", index=True).as_text()
         width = max(width, max(len(line) for line in body.splitlines()))
         return "\n".join(["=" * width, *head, "-" * width, body, "=" * width])

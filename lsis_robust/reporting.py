@@ -19,15 +19,15 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
-    "atomic_write_text",
-    "atomic_write_bytes",
+    "ReportTable",
     "atomic_path",
-    "write_table",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "git_commit",
+    "provenance",
     "save_figure",
     "write_provenance",
-    "provenance",
-    "git_commit",
-    "ReportTable",
+    "write_table",
 ]
 
 
@@ -77,65 +77,65 @@ def write_table(df: pd.DataFrame, out_dir, stem: str, caption: str = "", float_f
     The CSV keeps full precision; Markdown and LaTeX round floats with
     ``float_format`` and carry the caption.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"write_table needs a pandas DataFrame, got {type(df).__name__}")
-    out_dir = Path(out_dir)
-    shown = df.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else float_format.format(v))
-    paths = {
-        "csv": atomic_write_text(out_dir / f"{stem}.csv", df.to_csv(index=index)),
-        "md": atomic_write_text(
-            out_dir / f"{stem}.md", (f"{caption}\n\n" if caption else "") + shown.to_markdown(index=index, disable_numparse=True) + "\n"
-        ),
-    }
-    cols = "l" * (shown.index.nlevels if index else 0) + "r" * shown.shape[1]
-    body = shown.to_latex(index=index, escape=True, column_format=cols)
-    tex = body
-    if caption:
-        tex = ("\\begin{table}[ht]\n\\centering\n\\caption{" + _latex_escape(caption) + "}\n"
-               + body + "\\end{table}\n")
-    paths["tex"] = atomic_write_text(out_dir / f"{stem}.tex", tex)
-    return paths
+    return ReportTable(df, caption, float_format=float_format, index=index).write(out_dir, stem)
 
 
 class ReportTable:
-    """One table, rendered alike as text, Markdown and HTML (in the manner of statsmodels' ``Summary``).
+    """One table, rendered alike as text, Markdown, HTML, LaTeX and CSV (in the manner of statsmodels' ``Summary``).
 
     The frame keeps full precision; rendering formats floats with ``float_format`` (or the format that
-    ``formats`` gives for the column) and shows missing values as an empty cell, so the three forms show the
-    same digits.
+    ``formats`` gives for the column) and shows missing values as ``na_rep``, so every form shows the
+    same digits.  ``index`` says whether the frame's index is printed as leading columns.
+
+    The report views (:meth:`as_markdown`, :meth:`as_html`) print every cell as a string; the files
+    (:meth:`write`: CSV, Markdown, LaTeX) format only the float columns and keep the other cells as they
+    are, as the committed result files always have (a float or NaN in a text column stays unformatted);
+    the text (:meth:`as_text`) keeps pandas' own alignment.
     """
 
-    def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None):
+    def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None,
+                 na_rep: str = "", index: bool = False):
         if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"ReportTable needs a pandas DataFrame, got {type(df).__name__}")
+            raise TypeError(f"{type(self).__name__} needs a pandas DataFrame, got {type(df).__name__}")
+        if not isinstance(float_format, str) or not isinstance(na_rep, str):
+            raise TypeError("float_format and na_rep must be strings")
         self.df, self.title, self.notes, self.float_format = df, str(title), tuple(map(str, notes)), float_format
+        self.na_rep, self.index = na_rep, bool(index)
         self.formats = dict(formats or {})
         unknown = set(self.formats) - set(df.columns)
         if unknown:
             raise ValueError(f"formats name columns the table lacks: {', '.join(map(str, sorted(unknown)))}")
 
-    def shown(self) -> pd.DataFrame:
-        """The frame as the strings every rendering prints."""
-        def column(col):
-            fmt = self.formats.get(col, self.float_format)
+    def _cell(self, fmt):
+        def cell(v):
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                return self.na_rep
+            return fmt.format(v) if isinstance(v, float) else str(v)
+        return cell
 
-            def cell(v):
-                if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                    return ""
-                return fmt.format(v) if isinstance(v, float) else str(v)
-            return self.df[col].map(cell)
-        return pd.DataFrame({c: column(c) for c in self.df.columns}, index=self.df.index)
+    def shown(self) -> pd.DataFrame:
+        """The frame as the strings the report views print."""
+        return pd.DataFrame({c: self.df[c].map(self._cell(self.formats.get(c, self.float_format)))
+                             for c in self.df.columns}, index=self.df.index)
+
+    def shown_typed(self) -> pd.DataFrame:
+        """The frame as the files print it: float columns as strings, every other cell as it is."""
+        shown = self.df.copy()
+        for col in shown.columns:
+            if col in self.formats or pd.api.types.is_float_dtype(shown[col]):
+                shown[col] = shown[col].map(self._cell(self.formats.get(col, self.float_format)))
+        return shown
 
     def as_text(self) -> str:
-        body = self.shown().to_string(index=False)
+        """Plain text: pandas' aligned layout (a sign column before floats), with this table's formats."""
+        formatters = {c: self._cell(f) for c, f in self.formats.items()}
+        body = self.df.to_string(index=self.index, float_format=self.float_format.format, na_rep=self.na_rep,
+                                 formatters=formatters or None)
         return "\n".join(x for x in (self.title, body, *self.notes) if x)
 
     def as_markdown(self) -> str:
         parts = [f"**{self.title}**"] if self.title else []
-        parts.append(self.shown().to_markdown(index=False, disable_numparse=True))
+        parts.append(self.shown().to_markdown(index=self.index, disable_numparse=True))
         parts += [f"_{n}_" for n in self.notes]
         return "\n\n".join(parts)
 
@@ -143,10 +143,36 @@ class ReportTable:
         import html
 
         cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        table = self.shown().to_html(index=False, border=0, escape=True)
+        table = self.shown().to_html(index=self.index, border=0, escape=True)
         table = table.replace(">", ">" + cap, 1)  # the caption is the first child of <table>
         notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in self.notes)
         return table + notes
+
+    def as_csv(self) -> str:
+        """Full precision: the CSV is the table's data, not its rendering."""
+        return self.df.to_csv(index=self.index)
+
+    def as_markdown_file(self) -> str:
+        """The Markdown of ``stem.md``: the title as a plain paragraph above the table."""
+        body = self.shown_typed().to_markdown(index=self.index, disable_numparse=True) + "\n"
+        return (f"{self.title}\n\n" if self.title else "") + body
+
+    def as_latex(self) -> str:
+        """A LaTeX tabular, inside a captioned table float when the table has a title."""
+        shown = self.shown_typed()
+        cols = "l" * (shown.index.nlevels if self.index else 0) + "r" * shown.shape[1]
+        body = shown.to_latex(index=self.index, escape=True, column_format=cols)
+        if not self.title:
+            return body
+        return ("\\begin{table}[ht]\n\\centering\n\\caption{" + _latex_escape(self.title) + "}\n"
+                + body + "\\end{table}\n")
+
+    def write(self, out_dir, stem: str) -> dict[str, Path]:
+        """Write ``stem.csv``, ``stem.md`` and ``stem.tex`` in ``out_dir``; return their paths."""
+        out_dir = Path(out_dir)
+        return {"csv": atomic_write_text(out_dir / f"{stem}.csv", self.as_csv()),
+                "md": atomic_write_text(out_dir / f"{stem}.md", self.as_markdown_file()),
+                "tex": atomic_write_text(out_dir / f"{stem}.tex", self.as_latex())}
 
     def __str__(self) -> str:
         return self.as_text()
@@ -178,9 +204,10 @@ def git_commit(cwd=None) -> str | None:
 
 def provenance(**extra) -> dict:
     """Versions, commit, host and time, plus whatever the caller adds (seed, protocol, wall time)."""
-    from . import __version__
     import numpy
     import scipy
+
+    from . import __version__
 
     info = {
         "package": "lsis_robust",

@@ -12,7 +12,7 @@ import pytest
 
 from lsis_robust import registry
 from lsis_robust.cli import main
-from lsis_robust.compare import Section, _Context, criterion_nn, resolve_new_loss, run_compare, summary_table
+from lsis_robust.compare import Context, Section, criterion_nn, resolve_new_loss, run_compare, summary_table
 
 USER_MODULE = '''
 import torch
@@ -139,15 +139,16 @@ def test_same_results_for_the_same_seed_and_kclass_part(user_module, tmp_path):
     kw = dict(quick=True, criteria="robustness", progress=False)
     a = run_compare(spec, ["lr"], out=tmp_path / "a", **kw)
     b = run_compare(spec, ["lr"], out=tmp_path / "b", **kw)
-    pd.testing.assert_frame_equal(a.sections[1].tables[0][2], b.sections[1].tables[0][2])
+    pd.testing.assert_frame_equal(a.criterion("robustness").table("robustness"),
+                                  b.criterion("robustness").table("robustness"))
     methods = {spec: registry.parse_loss_spec(spec), "lr": registry.parse_loss_spec("lr"),
                "by": registry.parse_loss_spec("by")}
-    ctx = _Context(new=spec, methods=methods, settings={"digits": ("small_cnn", 1, 1)}, seed=0,
+    ctx = Context(new=spec, methods=methods, settings={"digits": ("small_cnn", 1, 1)}, seed=0,
                    figdir=tmp_path / "fig", progress=False, data_dir=None, device="cpu")
     ctx.figdir.mkdir()
     sec = criterion_nn(ctx)
     assert isinstance(sec, Section) and (ctx.figdir / "nn.png").stat().st_size > 0
-    runs = sec.tables[0][2]
+    runs = sec.table("nn_runs")
     assert sorted(runs.method) == ["LR", "with_kclass (new)"]
     assert runs.test_ttr.between(0, 1).all()
     assert any("BY: no K-class form" in n for n in sec.notes)
@@ -179,7 +180,24 @@ def test_a_rerun_with_other_criteria_leaves_no_stale_tables_or_figures(user_modu
     second = run_compare(f"{user_module}:scaled_savage", ["lr"], criteria="are", out=out, progress=False)
     write_report(second)
     left = {p.name for p in (out / "tables").iterdir()} | {p.name for p in (out / "figures").iterdir()}
-    written = {f"{stem}.{ext}" for stem in ["summary", "scores"] + [t[0] for s in second.sections for t in s.tables]
-               for ext in ("csv", "md", "tex")} | {f for s in second.sections for f, _ in s.figures}
+    written = {f"{stem}.{ext}" for stem in ["summary", "scores"] + [t.stem for s in second.sections for t in s.tables]
+               for ext in ("csv", "md", "tex")} | {f.file for s in second.sections for f in s.figures}
     assert left == written
     assert not (influence_files | influence_figures) & left
+
+
+def test_sections_name_their_tables_figures_and_scores(tmp_path):
+    from lsis_robust.compare import Comparison, Figure, Score, Table
+
+    frame = pd.DataFrame({"method": ["LR"], "value": [1.0]})
+    sec = Section("are", "ARE", "d", tables=[Table("are", "caption", frame)], figures=[Figure("are.png", "c")],
+                  scores=[Score("mean ARE", "higher", {"lr": 1.0})])
+    comp = Comparison("lr", {}, [sec], "quick", 0, tmp_path)
+    assert comp.criterion("are").table("are") is frame
+    assert comp.criterion("are").score("mean ARE").values == {"lr": 1.0}
+    with pytest.raises(KeyError, match="no table in section 'are' named 'summary'; this one has 'are'"):
+        sec.table("summary")
+    with pytest.raises(KeyError, match="no criterion 'nn'"):
+        comp.criterion("nn")
+    with pytest.raises(ValueError, match="'higher' or 'lower'"):
+        Score("m", "bigger", {})

@@ -43,6 +43,21 @@ def test_write_table_formats_and_atomicity(tmp_path):
         reporting.write_table([1, 2], tmp_path, "x")
 
 
+
+def test_report_table_is_the_model_behind_the_table_files(tmp_path):
+    df = pd.DataFrame({"method": ["LR", "BY"], "SoB": [0.123456, np.nan], "n": [10, 20]})
+    table = reporting.ReportTable(df, "Caption_1", float_format="{:.3f}")
+    paths = reporting.write_table(df, tmp_path, "t", caption="Caption_1", float_format="{:.3f}")
+    assert paths["md"].read_text() == table.as_markdown_file()
+    assert paths["tex"].read_text() == table.as_latex() and r"\caption{Caption\_1}" in table.as_latex()
+    assert paths["csv"].read_text() == table.as_csv() == df.to_csv(index=False)
+    # the files format the float columns only; the report views print every cell as a string
+    assert table.shown_typed()["n"].tolist() == [10, 20] and table.shown()["n"].tolist() == ["10", "20"]
+    assert table.shown_typed()["SoB"].tolist() == table.shown()["SoB"].tolist() == ["0.123", ""]
+    assert "0.123" in table.as_text() and "NaN" not in table.as_text()
+    assert "NaN" in reporting.ReportTable(df, na_rep="NaN").as_text()
+
+
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     target = tmp_path / "result.csv"
     target.write_text("old")

@@ -115,8 +115,10 @@ def test_compare_report_of_the_numpy_loss_equals_the_torch_one(criteria, tmp_pat
     assert "numerical" in numpy_run.info["derivatives"] and "autodiff" in torch_run.info["derivatives"]
     n_tables = 0
     for sn, st in zip(numpy_run.sections, torch_run.sections, strict=True):
-        for (_, _, a), (_, _, b) in zip(sn.tables, st.tables, strict=True):
+        for ta, tb in zip(sn.tables, st.tables, strict=True):
             # The same tables up to the loss's name.
+            assert ta.stem == tb.stem
+            a, b = ta.frame, tb.frame
             a = a.rename(index=_unnumpy, columns=_unnumpy).replace("tukey_logistic_numpy", "tukey_logistic",
                                                                    regex=True)
             assert a.shape == b.shape and list(a.columns) == list(b.columns) and list(a.index) == list(b.index)

@@ -27,7 +27,7 @@ def test_written_alphas_give_the_printed_values():
 
 
 def test_every_default_method_parses_and_has_one_colour():
-    from lsis_robust.losses import parse_loss_spec
+    from lsis_robust.registry import parse_loss_spec
     from lsis_robust.studies.common import method_color
     from lsis_robust.theory.outputs import _fig4_styles
 

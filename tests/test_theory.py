@@ -239,9 +239,9 @@ def test_contaminated_functional_matches_a_large_sample_fit(loss, kw):
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="length 2"):
         asymptotic_covariance("lr", [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match=r"eps must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"eps must be a finite number in \[0, 1\)"):
         contaminated_functional("lr", [0, 1], 1.0, [1, 0], 1)
-    with pytest.raises(ValueError, match=r"eps must lie"):
+    with pytest.raises(ValueError, match=r"eps must be a finite number in \[0, 1\)"):
         contaminated_functional("lr", [0, 1], -0.1, [1, 0], 1)
     with pytest.raises(ValueError, match="y_c must be"):
         contaminated_functional("lr", [0, 1], 0.1, [1, 0], 0)
@@ -322,5 +322,5 @@ def test_if_limit_on_a_three_dimensional_design(loss):
 def test_contamination_grid_rejects_bad_eps_before_work():
     from lsis_robust.theory.contamination import contamination_grid
 
-    with pytest.raises(ValueError, match=r"eps must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"eps must be a finite number in \[0, 1\)"):
         contamination_grid(["lr"], [0.0, 4.0], -1.0, np.array([[1.0, -10.0]]), progress=False)

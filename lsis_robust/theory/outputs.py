@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..losses import LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck, parse_loss_spec
+from ..losses import LSQLR, MLSLR, Bianco_Yohai, Croux_Haesbroeck
+from ..registry import parse_loss_spec
 from ..paper import DEFAULT_METHODS, METHOD_COLORS, TABLE1_ALPHAS
 from ..probability import r_logit_range
 from ..reporting import save_figure, write_provenance, write_table
