@@ -5,11 +5,12 @@ Model Misspecification*.
 """
 __version__ = "0.1.0"
 
+from .fitting import BatchFit, fit_batch, fit_batch_losses  # noqa: E402
 from .losses import MarginLoss  # noqa: E402
 from .registry import available_losses, get_loss, register_loss  # noqa: E402
 
 __all__ = ["__version__", "MarginLoss", "available_losses", "get_loss", "register_loss",
-           "RobustLogisticRegression"]
+           "BatchFit", "fit_batch", "fit_batch_losses", "RobustLogisticRegression"]
 
 
 def __getattr__(name):

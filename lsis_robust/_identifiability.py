@@ -57,7 +57,7 @@ ALIAS_TOL = 1e-7
 # A row counts as separated when delta moves its margin by more than this, on columns scaled to unit maximum
 # magnitude with delta in the unit box; HiGHS' own feasibility tolerance is 1e-7.
 SEPARATION_TOL = 1e-6
-# phi(+-1e4) is phi's limit at +-inf to double precision (as in _multistart.RAY_MARGIN).
+# phi(+-1e4) is phi's limit at +-inf to double precision (as in fitting.RAY_MARGIN).
 _FAR = 1e4
 # Beyond margins of about 15 a bounded loss is within rounding of its limit; there dphi's sign decides.
 _NEAR = np.concatenate([-np.geomspace(_FAR, 1e-3, 120), [0.0], np.geomspace(1e-3, 15.0, 60)])

@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
                                no_separation_certified)
-from ._multistart import _decreasing, fit_batch
+from .fitting import _decreasing, fit_batch
 from .losses import LR, MarginLoss
 from .registry import get_loss
 from .reporting import ReportTable

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lsis_robust._multistart import fit_batch
 from lsis_robust.bench import starts as bench
+from lsis_robust.fitting import fit_batch
 from lsis_robust.registry import get_loss
 
 

@@ -246,16 +246,16 @@ def test_fit_runs_blas_on_one_thread_and_matches_the_study_tasks(monkeypatch, lo
     threadpool_limits(1), and a direct fit gives their numbers whatever the caller's thread settings."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    import lsis_robust._multistart as multistart
+    import lsis_robust.fitting as fitting
     import lsis_robust.estimators as estimators
-    from lsis_robust._multistart import fit_batch
+    from lsis_robust.fitting import fit_batch
 
     rng = np.random.default_rng(2)
     n, d = 3000, 9  # 10 coefficients: the general Gram product, not the stored outer products
     X = rng.standard_normal((n, d))
     y = (rng.random(n) < 1 / (1 + np.exp(-X @ np.linspace(1, -1, d)))).astype(int)
     seen = []
-    inner = multistart.fit_batch
+    inner = fitting.fit_batch
 
     def spy(*args, **kwargs):
         seen.append({info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"})

@@ -13,7 +13,7 @@ import pytest
 
 import lsis_robust._linear_loss as linear_loss
 from lsis_robust._linear_loss import LinearMarginLoss
-from lsis_robust._multistart import fit_batch, fit_batch_losses
+from lsis_robust.fitting import fit_batch, fit_batch_losses
 from lsis_robust.cli import main
 from lsis_robust.registry import parse_loss_spec
 from lsis_robust.studies._grid import seed_sequence

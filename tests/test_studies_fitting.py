@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+import lsis_robust
 from lsis_robust.contamination import sample_nominal
 from lsis_robust.estimators import RobustLogisticRegression
+from lsis_robust.fitting import fit_batch, fit_batch_losses
 from lsis_robust.registry import parse_loss_spec
 from lsis_robust.studies._adam import adam_fit
-from lsis_robust._multistart import fit_batch
 
 SPECS = ["lr", "mlslr:alpha=0.4", "lsqlr", "by", "ch"]
 
@@ -59,6 +60,26 @@ def test_lr_batch_matches_statsmodels_and_flags_separation():
         warnings.simplefilter("ignore")
         sep = fit_batch(parse_loss_spec("lr"), Xs, np.array([[-1.0, -1, 1, 1]]), np.ones((1, 4)))
     assert sep.lr_separated[0] and not sep.converged[0]
+
+
+def test_fitting_api_is_public_and_rejects_bad_options():
+    assert lsis_robust.fit_batch is fit_batch and lsis_robust.fit_batch_losses is fit_batch_losses
+    X, y = _trials(1, 30, [0.5, 2.0], 4)
+    args = (parse_loss_spec("by"), X, 2.0 * y - 1, np.ones(y.shape))
+    for bad in ({"tol": 0.0}, {"tol": np.inf}, {"max_iter": 0}, {"n_random": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            fit_batch(*args, **bad)
+    for bad in ({"tol": "1e-8"}, {"max_iter": 2.5}, {"n_random": True}):
+        with pytest.raises(TypeError, match=next(iter(bad))):
+            fit_batch(*args, **bad)
+    with pytest.raises(TypeError, match="random starts need rng"):
+        fit_batch(*args, n_random=2)
+    with pytest.raises(ValueError, match="max_iter"):
+        fit_batch_losses([args[0]], *args[1:], max_iter=0)
+    with pytest.raises(ValueError, match="shape"):
+        fit_batch(args[0], X, (2.0 * y - 1)[0], np.ones(y.shape))
+    fit = fit_batch(*args, n_random=2, rng=np.random.default_rng(0))
+    assert fit.beta.shape == (1, 2) and len(fit.start) == 1
 
 
 @pytest.mark.parametrize("spec", SPECS + ["lslr:alpha=0.3", "ch:c=2", "by:c=1.5"])

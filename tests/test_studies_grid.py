@@ -59,7 +59,7 @@ def test_a_cell_of_several_methods_equals_each_method_alone():
 
 
 def test_fit_batch_losses_equals_fit_batch_per_loss():
-    from lsis_robust._multistart import fit_batch, fit_batch_losses
+    from lsis_robust.fitting import fit_batch, fit_batch_losses
     from lsis_robust.contamination import sample_nominal
     from lsis_robust.registry import parse_loss_spec
 

@@ -151,6 +151,25 @@ def test_population_gradient_and_hessian_match_finite_differences():
             np.testing.assert_allclose((gp - gm) / (2 * h), H[:, k], atol=1e-6)
 
 
+def test_population_newton_converges_and_reports_its_failures(monkeypatch):
+    """The population problems run on NewtonSolver's loop with their own rules: R's gradient norm at 1e-11
+    relative to R, an iteration budget shared by the quadrature levels, and an error for a runaway iterate."""
+    from lsis_robust.theory import contamination
+
+    prob = _Problem(CrouxHaesbroeck(), np.array([0.5, 2.0]), 0.05, np.array([1.0, -3.0]), 1.0, nominal_design())
+    start = np.array([0.0, 0.5])
+    _, R, g, H, _, n_iter = prob.newton(start)
+    assert np.linalg.norm(g) <= 1e-11 * max(1.0, abs(R)) and 2 <= n_iter < contamination._MAX_ITER
+    assert R < prob.evaluate(start)[0][0] and np.all(np.linalg.eigvalsh(H) > 0)
+    monkeypatch.setattr(contamination, "_MAX_ITER", 1)
+    with pytest.raises(ValueError, match="did not converge for .* in 1 iterations"):
+        prob.newton(start)
+    monkeypatch.undo()
+    monkeypatch.setattr(contamination, "_DIVERGED", 0.6)
+    with pytest.raises(ValueError, match="no finite minimiser reachable"):
+        prob.newton(start)
+
+
 def test_eps_zero_returns_beta_for_consistent_losses():
     for loss in METHODS:
         t = contaminated_functional(loss, [1.0, 2.0], 0.0, [1.0, 0.0], 1)

@@ -21,10 +21,10 @@ import warnings
 
 import numpy as np
 
-from .._multistart import fit_batch
 from .._validation import int_at_least
 from ..contamination import (AdversarialFlip, LabelFlip, LeverageOutliers, PointMass, sample_mvn_logistic,
                              sample_nominal)
+from ..fitting import fit_batch
 from ..registry import parse_loss_spec
 
 # A default fit misses when its objective lies above the reference's by more than this (rounding level).

@@ -54,7 +54,7 @@ def efficiency_task(params, ss):
 
     Each array has the methods (in ``params["methods"]`` order) along its first axis.
     """
-    from .._multistart import fit_batch, fit_batch_losses
+    from ..fitting import fit_batch, fit_batch_losses
     from ..losses import LR
     from ..registry import parse_loss_spec
 

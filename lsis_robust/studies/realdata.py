@@ -68,7 +68,7 @@ def realdata_method(name, spec, X, y):
 
     from ..estimators import RobustLogisticRegression
     from ..losses import LR
-    from .._multistart import fit_batch
+    from ..fitting import fit_batch
 
     loss = resolve_methods([spec])[spec]
     with warnings.catch_warnings(record=True) as caught:

@@ -77,7 +77,7 @@ def _fit_tasks(tasks, ss):
     pidx = np.array([j for j, _ in probs])
     yc = np.array([y for _, y in probs], dtype=np.float64)
     if params["protocol"] == "estimator":
-        from .._multistart import fit_batch_losses
+        from ..fitting import fit_batch_losses
 
         n0 = nominal.n
         X = np.vstack([nominal.X, points])

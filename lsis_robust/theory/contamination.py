@@ -6,10 +6,12 @@ P(Y = +1 | x) = sigma(beta'x).  T(F_eps) minimises
     R(b) = (1 - eps) E_F[phi(Y b'X)] + eps phi(y_c b'x_c),
 
 a deterministic M-estimation problem whose gradient and Hessian are
-population integrals over the design.  It is solved by a Newton method with
-the Hessian's eigenvalues replaced by their absolute values (so that steps
-on the non-convex bounded losses still go downhill) and a backtracking line
-search on R.  The zero-one risk of sign(b'x) under F_eps is an integral too.
+population integrals over the design.  It is solved by the sample fits'
+Newton solver (``_solver.NewtonSolver``: the Hessian's eigenvalues replaced
+by their absolute values, so that steps on the non-convex bounded losses
+still go downhill, and a backtracking line search on R), given the
+population gradient and Hessian.  The zero-one risk of sign(b'x) under
+F_eps is an integral too.
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
+from .._solver import NewtonSolver
 from .._validation import check_rate
-from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from ..losses import LR, LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
+from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from .design import IntegrationError, expect, moments_at
 
 __all__ = ["ContaminatedFunctional", "contaminated_functional", "misclassification_rate", "contamination_grid",
@@ -133,52 +136,111 @@ class _Problem:
     def evaluate_at(self, b, level):
         return self._combine(self.nominal.at(b, level), b)
 
-    def objective(self, b, level, full=False):
-        """R at b; ``full``: from the phi, phi', phi'' integrals (the same R to the bit), kept for the next
-        iteration: a full Newton step is usually accepted and its gradient and Hessian are needed next."""
-        mom = self.nominal.at(b, level) if full else self.nominal.phi_at(b, level)
-        return (1 - self.eps) * mom.m0[0] + self.eps * self._point(b)[0]
+    def objective(self, b, level):
+        """R at b from the phi integral alone (for the line search's halved steps)."""
+        return (1 - self.eps) * self.nominal.phi_at(b, level).m0[0] + self.eps * self._point(b)[0]
 
     def newton(self, b):
         """Minimise R from b; the quadrature level is fixed at the start and re-checked at the end."""
-        b = np.array(b, dtype=np.float64)
-        _, (R, g, H), level = self.evaluate(b)
-        n_iter = 0
+        return _PopulationNewton(self).solve(b)
+
+
+class _AtLevel:
+    """R at one quadrature level in the batched form NewtonSolver evaluates (one problem, B = 1)."""
+
+    def __init__(self, problem, level):
+        self.problem, self.level = problem, level
+        self.n_features = problem.design.dim
+
+    def objective(self, b):
+        return np.array([self.problem.objective(b[0], self.level)])
+
+    def objective_gradient_hessian(self, b):
+        R, g, H = self.problem.evaluate_at(b[0], self.level)
+        return np.array([R]), g[None], H[None]
+
+    def gradient_hessian(self, b):
+        return self.objective_gradient_hessian(b)[1:]
+
+
+class _PopulationNewton(NewtonSolver):
+    """NewtonSolver's steps on one contaminated risk, with the population problem's own rules.
+
+    R is evaluated at a quadrature level fixed at the start (the coarser of the two that passed the error
+    check there); at the minimiser the level is re-checked, and where a finer one is needed the iterations
+    go on at it.  Unlike the sample fits: convergence is on the gradient's norm relative to R, steps are
+    not capped (R is smooth and has no flat tails at the contamination levels studied), a step whose
+    predicted decrease is below R's rounding is taken untested, a failed line search ends the iterations
+    at the current point (it is as good as the level resolves), and an iterate leaving ||b|| <= 1e6 is an
+    error: the risk has no finite minimiser reachable from the start.
+    """
+
+    rounding_slack = 0
+
+    def __init__(self, problem):
+        super().__init__(None, tol=_GTOL, max_iter=_MAX_ITER, max_step=np.inf, armijo=1e-4, max_halvings=40)
+        self.population = problem
+
+    def setup(self, b0):
+        b = np.array(b0, dtype=np.float64)[None]
+        _, (R, g, H), level = self.population.evaluate(b[0])
+        self.problem = _AtLevel(self.population, level)
+        self.beta, self.f, self.g, self.H = b, np.array([R]), g[None], H[None]
+        self.n_iter = np.zeros(1, dtype=int)
+        self._restart()
+
+    def _restart(self):
+        """Start (or resume at a finer level) the iterations from the current point."""
+        self.converged, self.stalled, self.merged = (np.zeros(1, dtype=bool) for _ in range(3))
+        self.running = np.ones(1, dtype=bool)
+        self.stale = np.zeros(0, dtype=int)
+        self.max_iter = _MAX_ITER - int(self.n_iter[0])  # the budget is shared by every level
+
+    def check_convergence(self):
+        if np.linalg.norm(self.ga[0]) <= self.tol * max(1.0, abs(self.fa[0])):
+            self.converged[:] = True
+            self.running[:] = False
+            self.active = self.active[:0]
+        # The line search calls a failed search converged or stalled by it; here either ends the iterations.
+        self.gmax = np.abs(self.ga).max(axis=1)
+
+    def directions(self, g, H):
+        # -|H|^-1 g with |eigenvalues| floored (not left out): R's Hessian is of full rank.
+        lam, U = np.linalg.eigh(H[0])
+        floor = max(1e-10 * np.abs(lam).max(), 1e-14)
+        return (-U @ ((U.T @ g[0]) / np.maximum(np.abs(lam), floor)))[None], lam[:1] > 0
+
+    def untested(self, f, slope):
+        # The predicted decrease is below rounding of R: a line search cannot see it, and the Newton step is
+        # already tiny.
+        return -slope <= 1e-13 * np.maximum(1.0, np.abs(f))
+
+    def line_search(self):
+        super().line_search()
+        if np.linalg.norm(self.beta[0]) > _DIVERGED:
+            raise ValueError(
+                f"the contaminated risk of {self.population.loss!r} has no finite minimiser reachable from the "
+                f"start (||b|| passed {_DIVERGED:g}); eps or the contamination point is too extreme"
+            )
+
+    def solve(self, b0):
+        """(b, R, gradient, Hessian, coarse-level (R, g, H), iterations) at the minimiser found from b0."""
+        self.setup(b0)
         while True:
-            while np.linalg.norm(g) > _GTOL * max(1.0, abs(R)) and n_iter < _MAX_ITER:
-                n_iter += 1
-                lam, U = np.linalg.eigh(H)
-                floor = max(1e-10 * np.abs(lam).max(), 1e-14)
-                step = -U @ ((U.T @ g) / np.maximum(np.abs(lam), floor))
-                slope = float(g @ step)
-                if -slope <= 1e-13 * max(1.0, abs(R)):
-                    # The predicted decrease is below rounding of R: a line search
-                    # cannot see it, and the Newton step is already tiny.
-                    b_new = b + step
-                else:
-                    t = 1.0
-                    for _ in range(40):
-                        b_new = b + t * step
-                        if self.objective(b_new, level, full=t == 1.0) <= R + 1e-4 * t * slope:
-                            break
-                        t *= 0.5
-                    else:
-                        break  # no decrease at rounding level: b is as good as this level resolves
-                b = b_new
-                if np.linalg.norm(b) > _DIVERGED:
-                    raise ValueError(
-                        f"the contaminated risk of {self.loss!r} has no finite minimiser reachable from the "
-                        f"start (||b|| passed {_DIVERGED:g}); eps or the contamination point is too extreme"
-                    )
-                R, g, H = self.evaluate_at(b, level)
+            self.iterate()
+            n_iter = int(self.n_iter[0])
             if n_iter >= _MAX_ITER:
-                raise ValueError(f"Newton did not converge for {self.loss!r} in {_MAX_ITER} iterations "
-                                 f"(gradient norm {np.linalg.norm(g):.3g})")
+                raise ValueError(f"Newton did not converge for {self.population.loss!r} in {_MAX_ITER} iterations "
+                                 f"(gradient norm {np.linalg.norm(self.g[0]):.3g})")
             # The level that was enough at the start may not be at the minimiser.
-            (Rf, gf, Hf), coarse, new_level = self.evaluate(b)
-            if new_level <= level or np.linalg.norm(gf) <= _GTOL * max(1.0, abs(Rf)):
+            b = self.beta[0]
+            (Rf, gf, Hf), coarse, new_level = self.population.evaluate(b)
+            if new_level <= self.problem.level or np.linalg.norm(gf) <= self.tol * max(1.0, abs(Rf)):
                 return b, Rf, gf, Hf, coarse, n_iter
-            level, (R, g, H) = new_level, coarse
+            self.problem = _AtLevel(self.population, new_level)
+            R, g, H = coarse
+            self.f, self.g, self.H = np.array([R]), g[None], H[None]
+            self._restart()
 
 
 def _validate(loss, beta, eps, x_c, y_c, design):

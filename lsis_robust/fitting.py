@@ -1,7 +1,12 @@
-"""The estimator's start strategy and choice of minimiser, batched over problems.
+"""Fitting a margin loss to many linear-model problems at once: the package's public fitting API.
 
-One implementation serves ``RobustLogisticRegression.fit`` (one problem) and
-the simulation studies (thousands of problems at once):
+:func:`fit_batch` minimises one loss on B problems (starts, trials,
+contaminated samples, cross-validation folds) in one batched Newton run;
+:func:`fit_batch_losses` fits several losses to the same problems and shares
+the work that depends on the data alone.  ``RobustLogisticRegression.fit``
+is ``fit_batch`` on one problem; the simulation studies, the real-data study
+and the comparison harness call it on thousands.  Every problem gets the
+same start strategy:
 
 1. the ML fit from zero, which also reveals separation;
 2. convex losses other than LR: one start at zero (Newton then stays in the
@@ -15,6 +20,9 @@ the simulation studies (thousands of problems at once):
 4. the estimate: among converged starts the lowest objective (then the
    earliest start); a minimiser at infinity (separation, or a bounded loss
    whose objective keeps falling along the estimate's ray) is flagged.
+
+Each start is minimised by :class:`lsis_robust._solver.NewtonSolver`, on the
+objective of :class:`lsis_robust._linear_loss.LinearMarginLoss`.
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ import numpy as np
 
 from ._linear_loss import LinearMarginLoss
 from ._solver import newton_minimize
+from ._validation import check_real, check_size
 from .losses import LR
 
 __all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path"]
@@ -38,7 +47,21 @@ RELATIVE_STEP = 0.5
 
 
 def ray_limit(problem, beta):
-    """lim_{t -> inf} of each problem's objective at t * beta, from phi at margins +-inf (or 0)."""
+    """The limit of each problem's objective along the ray through its coefficients.
+
+    Parameters
+    ----------
+    problem : LinearMarginLoss
+        The B objectives.
+    beta : ndarray of shape (B, d)
+        One direction per problem.
+
+    Returns
+    -------
+    ndarray of shape (B,)
+        lim_{t -> inf} f_b(t beta_b), from phi at the margins' limits -inf, 0 and +inf.  A limit at or
+        below the objective at ``beta`` means no finite minimiser lies along that ray.
+    """
     m = problem.margins(beta)
     scale = np.abs(m).max(axis=-1, keepdims=True)
     side = np.where(np.abs(m) <= 1e-12 * scale, 1, np.where(m > 0, 2, 0))
@@ -82,6 +105,14 @@ def _trimmed_weights(lr_problem, beta_ml, w):
 
 @dataclass
 class BatchFit:
+    """What :func:`fit_batch` found for each of B problems.
+
+    Every array has the problems along its first axis.  ``converged`` is the
+    flag to trust: Newton converged at the chosen start *and* a finite
+    minimiser exists.  ``problem`` and ``hessian`` are what inference at the
+    estimate needs (the estimator's sandwich and model-based covariances).
+    """
+
     beta: np.ndarray  # (B, d)
     objective: np.ndarray  # (B,)
     converged: np.ndarray  # (B,) Newton converged and a finite minimiser exists
@@ -95,6 +126,15 @@ class BatchFit:
     problem: LinearMarginLoss  # the minimised objective, for inference at the estimate
     hessian: np.ndarray  # (B, d, d) the objective's Hessian at the estimate
     beta_ml: np.ndarray = None  # (B, d) the ML fit, the first start (its LR multipliers certify non-separation)
+
+
+def _check_options(tol, max_iter, n_random=0, rng=None):
+    check_real(tol, "tol", 0, low_open=True)
+    check_size(max_iter, "max_iter", 1)
+    check_size(n_random, "n_random", 0)
+    if n_random and not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"n_random={n_random} random starts need rng, a numpy Generator or RandomState; "
+                        f"got {type(rng).__name__}")
 
 
 def _check_problems(y_pm, w):
@@ -146,11 +186,62 @@ class _MLStart:
 def fit_batch(loss, X, y_pm, w, *, tol=1e-8, max_iter=100, n_random=0, rng=None) -> BatchFit:
     """Minimise ``loss`` on B problems at once with the estimator's starts.
 
-    X is (n, d) shared by all problems or (B, n, d); labels in {-1, +1} and
-    raw non-negative weights (frequencies, counts, 0/1 masks) are (B, n).
-    ``n_random`` random starts (ML fit plus three model-based standard errors
-    times standard normal draws from ``rng``) are added for non-convex losses.
+    Problem b minimises sum_i w_bi phi(y_bi x_bi' beta) / sum_i w_bi over beta.
+    No intercept is added and no column is scaled: pass the design the
+    objective should see, with columns of order 1 (the solver's tolerances
+    are absolute in the coefficients' units; the estimator scales its design
+    and transforms back).
+
+    Parameters
+    ----------
+    loss : MarginLoss
+        The per-sample loss phi of the margin.
+    X : array-like of shape (n, d) or (B, n, d)
+        The design, shared by every problem or one per problem.
+    y_pm : array-like of shape (B, n)
+        Labels in {-1, +1}.
+    w : array-like of shape (B, n)
+        Raw non-negative weights (frequencies, counts, 0/1 masks), with a
+        positive sum in every problem; they are normalised to sum to 1.
+    tol : float, default=1e-8
+        Convergence tolerance on the largest absolute gradient entry.
+    max_iter : int, default=100
+        Newton iterations per start.
+    n_random : int, default=0
+        Random starts added for non-convex losses: the ML fit plus three
+        model-based standard errors times standard normal draws.
+    rng : numpy.random.Generator or numpy.random.RandomState, optional
+        The random starts' draws; needed when ``n_random > 0``.
+
+    Returns
+    -------
+    BatchFit
+        The estimate of every problem, with the start it came from and the
+        flags for non-convergence and minimisers at infinity.
+
+    Raises
+    ------
+    ValueError
+        If labels and weights are not both (B, n), a weight is negative, a
+        problem's weights sum to 0, or ``tol``, ``max_iter`` or ``n_random``
+        is out of range.
+    TypeError
+        If ``tol``, ``max_iter`` or ``n_random`` is not a number of the right
+        kind, or random starts are asked for without a random generator.
+
+    See Also
+    --------
+    fit_batch_losses : Several losses on the same problems.
+    RobustLogisticRegression : The estimator, for one data set.
+
+    Notes
+    -----
+    The starts are those of the module docstring.  The ML fit is LR's
+    estimate (made to ``tol``); for every other loss it is a start, made to a
+    looser tolerance, and Newton on ``loss`` refines it.  A start that
+    reaches a minimiser found from an earlier start stops there.
     """
+    _check_options(tol, max_iter, n_random, rng)
     y_pm, w = _check_problems(y_pm, w)
     return _fit_batch(loss, _MLStart(X, y_pm, w, tol, max_iter, isinstance(loss, LR)), tol, max_iter, n_random, rng)
 
@@ -160,7 +251,20 @@ def fit_batch_losses(losses, X, y_pm, w, *, tol=1e-8, max_iter=100) -> list:
 
     The ML start, the separation test and the trimmed start depend on the data alone, so the losses other
     than LR share them (LR's own estimate is the ML fit to the final tolerance, made separately).
+
+    Parameters
+    ----------
+    losses : sequence of MarginLoss
+        The losses to fit, each to every problem.
+    X, y_pm, w, tol, max_iter
+        As in :func:`fit_batch` (no random starts).
+
+    Returns
+    -------
+    list of BatchFit
+        One per loss, in the order of ``losses``, equal to ``fit_batch``'s result bit for bit.
     """
+    _check_options(tol, max_iter)
     y_pm, w = _check_problems(y_pm, w)
     shared = {}
 
