@@ -202,13 +202,13 @@ def test_hostile_shapes_and_parameters():
         RobustLogisticRegression().fit(X[:1], y[:1])
     with pytest.raises(ValueError, match="[Nn]egative"):
         RobustLogisticRegression().fit(X, y, sample_weight=np.r_[-1.0, np.ones(len(y) - 1)])
-    with pytest.raises(ValueError, match="max_iter=0"):
+    with pytest.raises(ValueError, match="max_iter.*must be an int in the range \\[1, inf\\)"):
         RobustLogisticRegression(max_iter=0).fit(X, y)
-    with pytest.raises(ValueError, match="tol=nan"):
+    with pytest.raises(ValueError, match=r"'tol' parameter .* must be a float in the range \(0.0, inf\)\. Got nan"):
         RobustLogisticRegression(tol=np.nan).fit(X, y)
     with pytest.raises(ValueError, match="unknown loss 'nonexistent'"):
         RobustLogisticRegression(loss="nonexistent").fit(X, y)
-    with pytest.raises(TypeError, match="loss must be"):
+    with pytest.raises(TypeError, match="'loss' parameter of RobustLogisticRegression must be"):
         RobustLogisticRegression(loss=3).fit(X, y)
 
 
