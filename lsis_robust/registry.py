@@ -153,10 +153,11 @@ def get_loss(name, **params) -> MarginLoss:
     object (wrapped by :func:`lsis_robust.user_loss.as_margin_loss`).
     Unknown names and parameters raise ``ValueError``.
     """
-    if isinstance(name, MarginLoss) or (hasattr(name, "phi") and hasattr(name, "dphi") and not isinstance(name, str)):
+    if isinstance(name, MarginLoss):
         if params:
             raise ValueError("parameters cannot be given together with a loss instance")
         return name
+    # Any other object with a phi (derivatives or not) is wrapped, so that it answers the MarginLoss hooks too.
     if not isinstance(name, str) and (callable(name) or hasattr(name, "phi")):
         if params:
             raise ValueError("parameters cannot be given together with a loss function or object; bind them first")

@@ -148,3 +148,27 @@ def test_registering_a_user_object_goes_through_register_loss_only(tmp_path, mon
     assert calls == ["savage"] and "savage" in registry.available_losses()
     assert registry.register_object("mylosses:savage") == "savage"  # the same object again: nothing to do
     assert calls == ["savage"]
+
+
+def test_a_duck_typed_loss_object_is_wrapped_and_answers_the_hooks():
+    """An object with phi and dphi that is not a MarginLoss still gets kinks, continuation path and label."""
+    from scipy.special import expit
+
+    from lsis_robust import RobustLogisticRegression
+    from lsis_robust.theory import asymptotic_relative_efficiency
+
+    class Logistic:
+        def phi(self, m):
+            return np.logaddexp(0, -np.asarray(m, dtype=float))
+
+        def dphi(self, m):
+            return -expit(-np.asarray(m, dtype=float))
+
+    loss = registry.get_loss(Logistic())
+    assert loss.kinks().size == 0 and loss.continuation_path() == [] and isinstance(loss.label, str)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (rng.random(300) < expit(X @ [1.0, -1.0])).astype(int)
+    coef = RobustLogisticRegression(loss=Logistic()).fit(X, y).coef_
+    np.testing.assert_allclose(coef, RobustLogisticRegression(loss="lr").fit(X, y).coef_, rtol=1e-5)
+    assert asymptotic_relative_efficiency(Logistic(), [0.0, 1.0]) == pytest.approx(1.0, rel=1e-6)
