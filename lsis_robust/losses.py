@@ -19,6 +19,7 @@ import copy
 import functools
 import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 from scipy.special import erfc
@@ -240,6 +241,30 @@ class MarginLoss:
     def kclass(self):
         """The K-class torch form ``f(logits, target, reduction="mean")`` for the deep-net benchmark, or None."""
         return None
+
+    def source_files(self) -> list:
+        """The files outside this package whose code defines this loss (none for the built-ins).
+
+        The studies cache a task under a hash of the package's code; these
+        files join the hash, so that editing a user's loss recomputes its cells.
+        """
+        return code_files_outside_package([type(self)])
+
+
+def code_files_outside_package(objects) -> list:
+    """The source files of ``objects`` (classes, functions, partials of them) that lie outside this package."""
+    root = Path(__file__).resolve().parent
+    files = set()
+    for obj in objects:
+        while isinstance(obj, functools.partial):
+            obj = obj.func
+        try:
+            source = inspect.getsourcefile(obj) if obj is not None else None
+        except TypeError:  # built-in or C-level callables have no source file
+            source = None
+        if source is not None and root not in Path(source).resolve().parents:
+            files.add(Path(source).resolve())
+    return sorted(files)
 
 
 class LR(MarginLoss):

@@ -45,7 +45,7 @@ import inspect
 
 import numpy as np
 
-from .losses import MarginLoss
+from .losses import MarginLoss, code_files_outside_package
 
 __all__ = ["UserLoss", "LossValidationError", "as_margin_loss", "loss_factory", "validate_loss", "CHECK_MARGINS"]
 
@@ -316,6 +316,10 @@ class UserLoss(MarginLoss):
 
     def kclass(self):
         return self._kclass
+
+    def source_files(self):
+        """The user's files: this class is the package's, its phi and derivatives are the user's."""
+        return code_files_outside_package([type(self), self._phi, self._dphi, self._d2phi])
 
     # MarginLoss reads parameters from __init__'s signature; a user loss reports its bound tuning parameters.
     def _params(self) -> dict:

@@ -1,4 +1,5 @@
 """User losses: autodiff derivatives, the validation checks, import paths and entry points."""
+import importlib.util
 import sys
 
 import numpy as np
@@ -165,3 +166,20 @@ def test_entry_point_of_an_installed_distribution_is_registered(tmp_path, monkey
     loss = parse_loss_spec("tempered_savage:t=1")
     np.testing.assert_allclose(loss.dphi(M), LSQLR().dphi(M), rtol=1e-12, atol=1e-15)
     assert "fake_lsis_plugin" in sys.modules
+
+
+def test_source_files_name_the_users_files_and_none_for_the_built_ins(tmp_path):
+    """The studies' cache key reads a loss's own source_files(): a user loss's phi file, nothing for LR."""
+    from lsis_robust.studies.common import loss_source_digest
+
+    path = tmp_path / "my_phi.py"
+    path.write_text("import numpy as np\n\ndef phi(m):\n    return np.logaddexp(0, -np.asarray(m, float))\n")
+    spec = importlib.util.spec_from_file_location("my_phi", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loss = as_margin_loss(module.phi)
+    assert loss.source_files() == [path.resolve()]
+    before = loss_source_digest(loss)
+    path.write_text(path.read_text() + "# edited\n")
+    assert loss_source_digest(loss) != before
+    assert get_loss("lr").source_files() == [] and loss_source_digest(get_loss("lr")) is None

@@ -373,10 +373,9 @@ def influence(ctx, sec) -> Section:
     for loss in fig4_methods():
         B = asymptotic_covariance(loss, beta).B
         n5, n10 = np.linalg.norm(influence_function(loss, beta, pts, 1, B=B), axis=1)
-        growth[getattr(loss, "name", type(loss).__name__) + (f" a={loss.alpha:g}" if hasattr(loss, "alpha") else "")] \
-            = n10 / n5
-    lr = growth.pop("lr")
-    smooth = {k: g for k, g in growth.items() if k.startswith(("mlslr", "lsqlr"))}
+        growth[loss.label] = n10 / n5
+    lr = growth.pop("LR")
+    smooth = {k: g for k, g in growth.items() if k.startswith(("MLSLR", "LSQLR"))}
     sec.checks.append(Check(
         "LR's influence function is unbounded in x_c while MLSLR's and LSQLR's are bounded (they fall back as the "
         "point moves out).", bool(lr > 1.5 and all(g <= 1 for g in smooth.values())),

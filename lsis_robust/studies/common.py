@@ -1,15 +1,12 @@
 """Shared pieces of the simulation studies: methods, protocols and plot colours."""
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
-from pathlib import Path
 
 import numpy as np
 
 from ..paper import METHOD_COLORS
-from ..registry import parse_loss_spec
+from ..registry import parse_loss_spec, split_loss_specs
 
 __all__ = ["PROTOCOLS", "resolve_methods", "predict_pm", "method_label", "method_color", "loss_source_digest"]
 
@@ -24,7 +21,7 @@ def method_color(spec, i):
 def resolve_methods(methods):
     """Parse loss specs (``lr``, ``mlslr:alpha=0.4``, any registered loss); errors name the bad spec."""
     if isinstance(methods, str):
-        methods = [m for m in methods.split(",") if m.strip()]
+        methods = split_loss_specs(methods)  # the registry's list rule: 'lr,mlslr:alpha=0.4,by'
     methods = [str(m).strip() for m in methods]
     if not methods:
         raise ValueError("no methods given: name at least one loss spec such as 'lr' or 'mlslr:alpha=0.4'")
@@ -40,28 +37,17 @@ def resolve_methods(methods):
 
 
 def loss_source_digest(loss):
-    """A hash of the source files that define ``loss`` outside this package; None for the built-in losses.
+    """A hash of the files outside this package that define ``loss`` (its ``source_files``); None for none.
 
     Grid tasks are cached under a hash of this package's code; a user's loss
     lives in its own file, which therefore joins the task's parameters so
     that editing the loss recomputes its cells instead of reusing them.
     """
-    root = Path(__file__).resolve().parents[1]
-    files = set()
-    # A user loss keeps its functions (possibly with bound parameters) in _phi/_dphi/_d2phi.
-    for obj in [type(loss)] + [getattr(loss, a, None) for a in ("_phi", "_dphi", "_d2phi")]:
-        while isinstance(obj, functools.partial):
-            obj = obj.func
-        try:
-            source = inspect.getsourcefile(obj) if obj is not None else None
-        except TypeError:  # built-in or C-level callables have no source file
-            source = None
-        if source is not None and root not in Path(source).resolve().parents:
-            files.add(Path(source).resolve())
+    files = loss.source_files()
     if not files:
         return None
     digest = hashlib.sha256()
-    for path in sorted(files):
+    for path in files:
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -74,6 +60,5 @@ def predict_pm(loss, scores):
 
 
 def method_label(spec):
-    """``mlslr:alpha=0.4`` -> ``MLSLR a=0.4``, ``ch`` -> ``CH``."""
-    name, _, rest = spec.partition(":")
-    return name.upper() + (f" {rest.replace('alpha=', 'a=')}" if rest else "")
+    """The display label of a method's loss spec, the loss's own: ``mlslr:alpha=0.4`` -> ``MLSLR a=0.4``."""
+    return parse_loss_spec(spec).label

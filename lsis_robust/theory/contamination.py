@@ -22,7 +22,7 @@ from scipy.special import expit
 
 from .._solver import NewtonSolver
 from .._validation import check_rate
-from ..losses import LR, LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
+from ..losses import BUILTIN_LOSSES
 from .asymptotics import _check_design, _check_labels, _Derivatives, kink_margins, method_label, resolve_loss
 from .design import IntegrationError, expect, moments_at
 
@@ -366,12 +366,11 @@ def _sweep(loss, beta, eps, points, y_c, design, extra_starts):
 # the exact Fig. 4 (theory-figures) and then the robustness study's population curves, whose beta (0, 4)
 # sweeps are the same computation.  A sweep is deterministic, so a kept one is what a new one would give.
 _SWEEPS = {}
-_BUILT_IN = (LR, MLSLR, LSQLR, BiancoYohai, CrouxHaesbroeck)
 
 
 def _sweep_key(loss, beta, eps, points, y_c, design):
     """The inputs of a sweep, or None for a loss that its type and parameters do not identify (a user's)."""
-    if type(loss) not in _BUILT_IN:
+    if type(loss) not in BUILTIN_LOSSES:
         return None
     return (repr(loss), beta.tobytes(), eps, points.shape, points.tobytes(), y_c, repr(design))
 
