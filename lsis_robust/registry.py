@@ -110,7 +110,7 @@ def _load_entry_points() -> None:
             try:
                 register_loss(ep.name)(ep.load())
             except Exception as exc:  # a broken plug-in must not break the suite
-                warnings.warn(f"could not load loss entry point {ep.name!r} ({ep.value}): {exc}")
+                warnings.warn(f"could not load loss entry point {ep.name!r} ({ep.value}): {exc}", stacklevel=2)
 
 
 def available_losses() -> list[str]:

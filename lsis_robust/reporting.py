@@ -218,7 +218,7 @@ def provenance(**extra) -> dict:
         "scipy": scipy.__version__,
         "pandas": pd.__version__,
         "platform": platform.platform(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     info.update(extra)
     return info

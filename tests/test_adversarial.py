@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 
 from lsis_robust import RobustLogisticRegression, get_loss
 from lsis_robust.cli import main

@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning
 from lsis_robust import RobustLogisticRegression
 from lsis_robust._identifiability import AliasedColumnsWarning, aliased_columns, find_separation, infimum_side
 from lsis_robust._linear_loss import LinearMarginLoss
-from lsis_robust.fitting import ray_limit
 from lsis_robust.datasets import load_breast_cancer, load_foodstamp, load_leukemia, load_vaso
 from lsis_robust.registry import get_loss
 

@@ -217,7 +217,6 @@ def test_reference_risks_match_closed_forms(name, k):
 
 
 def _hist(tsrs, untrained=2.0, fit=1.0, evaluated=None):
-    e = len(tsrs)
     return [{"epoch": i + 1, "train_tsr": v if evaluated is None or i + 1 in evaluated else np.nan,
              "tsr_untrained": untrained, "tsr_fit": fit} for i, v in enumerate(tsrs)]
 

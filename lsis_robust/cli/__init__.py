@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f".{name}", __name__).register(sub)
-    for name, command in sub.choices.items():
+    for command in sub.choices.values():
         # Also after the command; SUPPRESS keeps the sub-parser from resetting a --debug given before it.
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
         command.set_defaults(_parser=command)

@@ -32,7 +32,7 @@ class Method:
     name: str
     margin_loss: MarginLoss
 
-    def check(self, n_classes: int) -> "Method":
+    def check(self, n_classes: int) -> Method:
         if self.alpha is not None:
             validate_alpha(self.alpha, n_classes)
         return self

@@ -46,7 +46,7 @@ def read_history(asv_dir) -> pd.DataFrame:
                 result = row[col] if len(row) > col else None
                 value = result[0] if isinstance(result, list) and result else result
                 rows.append(dict(machine=machine_dir.name, commit=str(data["commit_hash"])[:8],
-                                 date=_dt.datetime.fromtimestamp(data["date"] / 1000, _dt.timezone.utc),
+                                 date=_dt.datetime.fromtimestamp(data["date"] / 1000, _dt.UTC),
                                  benchmark=bench, value=np.nan if value is None else float(value)))
     return pd.DataFrame(rows, columns=["machine", "commit", "date", "benchmark", "value"])
 

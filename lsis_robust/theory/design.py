@@ -85,7 +85,7 @@ class GaussianDesign:
         self.name = name or f"Gaussian design in R^{d}"
 
     @classmethod
-    def with_intercept(cls, mean, cov, name: str | None = None) -> "GaussianDesign":
+    def with_intercept(cls, mean, cov, name: str | None = None) -> GaussianDesign:
         """x = (1, z) with z ~ N(mean, cov)."""
         mean = _as_matrix(mean, "mean")
         if mean.ndim != 1:
@@ -118,7 +118,7 @@ class GaussianDesign:
             )
         return beta
 
-    def frame(self, b, beta) -> "_Frame":
+    def frame(self, b, beta) -> _Frame:
         return _Frame(self, b, beta)
 
 
@@ -186,7 +186,7 @@ class Moments:
     m1: np.ndarray  # (k, d)
     m2: np.ndarray  # (k, d, d)
 
-    def __sub__(self, other: "Moments") -> "Moments":
+    def __sub__(self, other: Moments) -> Moments:
         return Moments(self.m0 - other.m0, self.m1 - other.m1, self.m2 - other.m2)
 
     def max_abs(self) -> np.ndarray:
