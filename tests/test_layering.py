@@ -22,15 +22,16 @@ PACKAGE = "lsis_robust"
 
 # README, "Layout": each layer may import only the layers listed before it.
 LAYERS = [
-    ["lsis_robust._validation", "lsis_robust.paper"],
-    ["lsis_robust.losses"],
+    ["lsis_robust._validation", "lsis_robust.paper", "lsis_robust._smoothing"],
+    ["lsis_robust.losses", "lsis_robust.kclass_losses"],
     ["lsis_robust.user_loss"],
     ["lsis_robust.registry"],
     ["lsis_robust._linear_loss"],
     ["lsis_robust._solver"],
-    ["lsis_robust.fitting"],
-    ["lsis_robust.estimators"],
-    ["lsis_robust.theory", "lsis_robust.studies", "lsis_robust.nn", "lsis_robust.compare", "lsis_robust.cli"],
+    ["lsis_robust.fitting", "lsis_robust._identifiability"],
+    ["lsis_robust.estimators", "lsis_robust.probability", "lsis_robust.metrics", "lsis_robust.reporting"],
+    ["lsis_robust.theory", "lsis_robust.contamination", "lsis_robust.studies", "lsis_robust.nn",
+     "lsis_robust.compare", "lsis_robust.report", "lsis_robust.bench", "lsis_robust.cli"],
 ]
 
 
