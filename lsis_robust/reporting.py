@@ -64,9 +64,17 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+# Symbols the tables print that LaTeX's default text fonts lack, as math.
+LATEX_SYMBOLS = {"±": r"$\pm$", "†": r"$^\dagger$", "α": r"$\alpha$"}
+# Around an emphasised cell until rendering: control characters, which no escaping touches and no cell holds.
+_BOLD = ("\x02", "\x03")
+
+
 def _latex_escape(text: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
         text = text.replace(a, b)
+    for symbol, tex in LATEX_SYMBOLS.items():
+        text = text.replace(symbol, tex)
     return text
 
 
@@ -91,20 +99,47 @@ class ReportTable:
     (:meth:`write`: CSV, Markdown, LaTeX) format only the float columns and keep the other cells as they
     are, as the committed result files always have (a float or NaN in a text column stays unformatted);
     the text (:meth:`as_text`) keeps pandas' own alignment.
+
+    ``emphasis`` (a boolean frame shaped like ``df``, or None) marks cells to stress: bold in Markdown
+    (``**x**``), LaTeX (``\\textbf{x}``) and HTML (``<b>``), plain in text.  ``compact`` writes the
+    Markdown file as an unpadded pipe table (the deep-net tables' layout).  ``column_format`` is the
+    LaTeX alignment (default: ``l`` per printed index level, ``r`` per column).  In LaTeX, the symbols
+    of :data:`LATEX_SYMBOLS` in the cells and headers print as math, and the notes follow the tabular
+    in small print.
     """
 
     def __init__(self, df: pd.DataFrame, title: str = "", notes=(), float_format: str = "{:.4f}", formats=None,
-                 na_rep: str = "", index: bool = False):
+                 na_rep: str = "", index: bool = False, emphasis=None, compact: bool = False,
+                 column_format: str | None = None):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{type(self).__name__} needs a pandas DataFrame, got {type(df).__name__}")
         if not isinstance(float_format, str) or not isinstance(na_rep, str):
             raise TypeError("float_format and na_rep must be strings")
         self.df, self.title, self.notes, self.float_format = df, str(title), tuple(map(str, notes)), float_format
-        self.na_rep, self.index = na_rep, bool(index)
+        self.na_rep, self.index, self.compact = na_rep, bool(index), bool(compact)
         self.formats = dict(formats or {})
         unknown = set(self.formats) - set(df.columns)
         if unknown:
             raise ValueError(f"formats name columns the table lacks: {', '.join(map(str, sorted(unknown)))}")
+        if emphasis is not None:
+            if not isinstance(emphasis, pd.DataFrame) or emphasis.shape != df.shape \
+                    or list(emphasis.columns) != list(df.columns):
+                raise ValueError("emphasis must be a boolean DataFrame with the table's shape and columns")
+            emphasis = emphasis.astype(bool).set_axis(df.index)
+        self.emphasis = emphasis
+        if column_format is not None and not isinstance(column_format, str):
+            raise TypeError(f"column_format must be a string such as 'llr', got {type(column_format).__name__}")
+        self.column_format = column_format
+
+    def _marked(self, shown: pd.DataFrame) -> pd.DataFrame:
+        """``shown`` with each emphasised cell between the markers that the renderers turn into bold."""
+        if self.emphasis is None or not self.emphasis.to_numpy().any():
+            return shown
+        return shown.astype(object).mask(self.emphasis, shown.map(lambda v: f"{_BOLD[0]}{v}{_BOLD[1]}"))
+
+    @staticmethod
+    def _bold(text: str, start: str, end: str) -> str:
+        return text.replace(_BOLD[0], start).replace(_BOLD[1], end)
 
     def _cell(self, fmt):
         def cell(v):
@@ -135,7 +170,8 @@ class ReportTable:
 
     def as_markdown(self) -> str:
         parts = [f"**{self.title}**"] if self.title else []
-        parts.append(self.shown().to_markdown(index=self.index, disable_numparse=True))
+        parts.append(self._bold(self._marked(self.shown()).to_markdown(index=self.index, disable_numparse=True),
+                                "**", "**"))
         parts += [f"_{n}_" for n in self.notes]
         return "\n\n".join(parts)
 
@@ -143,7 +179,7 @@ class ReportTable:
         import html
 
         cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        table = self.shown().to_html(index=self.index, border=0, escape=True)
+        table = self._bold(self._marked(self.shown()).to_html(index=self.index, border=0, escape=True), "<b>", "</b>")
         table = table.replace(">", ">" + cap, 1)  # the caption is the first child of <table>
         notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in self.notes)
         return table + notes
@@ -153,19 +189,31 @@ class ReportTable:
         return self.df.to_csv(index=self.index)
 
     def as_markdown_file(self) -> str:
-        """The Markdown of ``stem.md``: the title as a plain paragraph above the table."""
-        body = self.shown_typed().to_markdown(index=self.index, disable_numparse=True) + "\n"
+        """The Markdown of ``stem.md``: the title as a plain paragraph above the table, the notes below it."""
+        shown = self._marked(self.shown_typed())
+        if self.compact:
+            shown = shown.reset_index() if self.index else shown
+            lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "|".join("---" for _ in shown) + "|"]
+            lines += ["| " + " | ".join(map(str, row)) + " |" for row in shown.itertuples(index=False)]
+            body = "\n".join(lines) + "\n"
+        else:
+            body = shown.to_markdown(index=self.index, disable_numparse=True) + "\n"
+        body = self._bold(body, "**", "**") + "".join(f"\n{n}\n" for n in self.notes)
         return (f"{self.title}\n\n" if self.title else "") + body
 
     def as_latex(self) -> str:
-        """A LaTeX tabular, inside a captioned table float when the table has a title."""
-        shown = self.shown_typed()
-        cols = "l" * (shown.index.nlevels if self.index else 0) + "r" * shown.shape[1]
+        """A LaTeX tabular, inside a captioned table float (notes after the tabular) when the table has a title."""
+        shown = self._marked(self.shown_typed())
+        cols = self.column_format or "l" * (shown.index.nlevels if self.index else 0) + "r" * shown.shape[1]
         body = shown.to_latex(index=self.index, escape=True, column_format=cols)
+        for symbol, tex in LATEX_SYMBOLS.items():
+            body = body.replace(symbol, tex)
+        body = self._bold(body, "\\textbf{", "}")
         if not self.title:
             return body
+        notes = "".join("\\par\\footnotesize " + _latex_escape(n) + "\n" for n in self.notes)
         return ("\\begin{table}[ht]\n\\centering\n\\caption{" + _latex_escape(self.title) + "}\n"
-                + body + "\\end{table}\n")
+                + body + notes + "\\end{table}\n")
 
     def write(self, out_dir, stem: str) -> dict[str, Path]:
         """Write ``stem.csv``, ``stem.md`` and ``stem.tex`` in ``out_dir``; return their paths."""

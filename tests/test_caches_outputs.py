@@ -10,6 +10,7 @@ import pickle
 import shutil
 import stat
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,13 +166,33 @@ def test_other_protocol_on_other_samples_is_not_overlaid(tmp_path):
     est, pap = tmp_path / "robustness-estimator", tmp_path / "robustness-paper"
     common = ROB + ["--methods", "lr", "--no-cache", "--no-population"]
     assert main(common + ["--out", str(pap), "--protocol", "paper", "--n-starts", "2", "--eps", "0.2"]) == 0
+    compare = ["--compare-with", str(pap)]
     with pytest.warns(UserWarning, match="eps=0.2"):
-        assert main(common + ["--out", str(est), "--eps", "0.05"]) == 0
+        assert main(common + ["--out", str(est), "--eps", "0.05"] + compare) == 0
     assert json.loads((est / "robustness.provenance.json").read_text())["compared_with"] is None
     # Same samples: overlaid.
-    assert main(common + ["--out", str(est), "--eps", "0.2"]) == 0
+    assert main(common + ["--out", str(est), "--eps", "0.2"] + compare) == 0
     prov = json.loads((est / "robustness.provenance.json").read_text())
     assert prov["compared_with"] == str(pap / "robustness.csv")
+    # A folder of one's own pairs with no other unless named: no guessing from the folder's name.
+    assert main(common + ["--out", str(est), "--eps", "0.2"]) == 0
+    assert json.loads((est / "robustness.provenance.json").read_text())["compared_with"] is None
+
+
+def test_default_folders_of_the_two_protocols_pair_with_each_other(tmp_path, monkeypatch):
+    from lsis_robust.studies.common import default_out_dir
+    from lsis_robust.studies.robustness import other_protocol_dir
+
+    monkeypatch.chdir(tmp_path)
+    est = default_out_dir("robustness", "estimator", quick=True)
+    assert est == Path("results/studies/robustness-estimator-quick")
+    assert other_protocol_dir(est, "estimator", quick=True) == Path("results/studies/robustness-paper-quick")
+    assert other_protocol_dir(tmp_path / est, "estimator", quick=True) == Path(
+        "results/studies/robustness-paper-quick")  # the same folder, named absolutely
+    assert other_protocol_dir(est, "estimator", quick=False) is None  # quick pairs with quick only
+    assert other_protocol_dir(tmp_path / "robustness-estimator", "estimator") is None
+    with pytest.raises(ValueError, match="protocol"):
+        other_protocol_dir(est, "adam")
 
 
 # -- nn: no stale tables beside a new runs.csv ---------------------------------------------------------------

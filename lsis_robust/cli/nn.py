@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .._validation import UsageError, arg_type, check_out_dir, float_in, int_at_least, split_list
+from .._validation import UsageError, arg_type, float_in, int_at_least, split_list
 from ..paper import NN_DEFAULTS, NN_QUICK
 
 
@@ -62,15 +62,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import torch
-
-    from ..nn.data import load_dataset
+    from ..nn.benchmark import plan_benchmark, run_and_write
     from ..nn.methods import parse_methods
-    from ..nn.runner import cluster_device, default_workers, run_benchmark
-    from ..nn.tables import write_results
-    from ..nn.train import TrainConfig, resolve_device
-    from ..reporting import write_provenance
-    from ..studies._grid import check_backend, default_n_jobs
 
     if args.batch_size < 2:
         raise UsageError("argument --batch-size: must be at least 2 (batch norm needs two examples per batch)")
@@ -82,60 +75,13 @@ def run(args) -> int:
         raise UsageError(f"argument --methods: {exc}") from None
     if args.backend == "dask" and args.n_jobs is not None:
         raise UsageError("--n-jobs applies to --backend joblib; a dask cluster runs as many runs as it has workers")
-    # Connect first, so that an unreachable scheduler fails before the data are loaded.
-    client = check_backend(args.backend, 1, args.scheduler)
-    if client is None:
-        device = resolve_device(args.device)
-        n_jobs = args.n_jobs or default_workers(device)
-    else:
-        try:  # the runs train on the workers, so their devices decide what 'auto' and 'cuda' mean
-            device = cluster_device(client, args.device)
-        finally:
-            client.close()
-        n_jobs = 1
-    model, epochs, trials, lr = NN_DEFAULTS[args.dataset]
-    lr = args.lr or lr
-    if args.quick:
-        epochs, trials = NN_QUICK[args.dataset]
-    epochs = args.epochs or epochs
-    trials = args.trials or trials
-    out = args.out or Path("results/nn") / (args.dataset + ("-quick" if args.quick else ""))
-    ckpt = args.checkpoint_dir or out / "checkpoints"
-    if args.resume and not ckpt.is_dir():
-        raise ValueError(f"--resume: checkpoint folder {ckpt} does not exist")
-    check_out_dir(out)
-    check_out_dir(ckpt, "--checkpoint-dir")
-    cuda = device.type == "cuda"
-    cfg = TrainConfig(model=model, epochs=epochs, batch_size=args.batch_size, lr=lr, seed=args.seed,
-                      device=device.type, amp=cuda, channels_last=cuda, compile=args.compile)
-    data = load_dataset(args.dataset, args.data_dir, args.download)
-
-    n_jobs = min(n_jobs, len(methods) * trials)  # a worker without a run would only take a share of the cores
-    threads = args.threads
-    if threads is None and args.dataset == "digits":
-        threads = 1
-    elif threads is None and client is None:
-        threads = max(1, default_n_jobs() // n_jobs)
-    label = (f"{args.dataset}, {model}, {epochs} epochs, {trials} trial(s), batch {args.batch_size}, "
-             f"lr {lr:g}, seed {args.seed}, {device.type}" + (" (--quick)" if args.quick else ""))
-    where = (f"dask cluster {args.scheduler}" if client is not None
-             else f"{n_jobs} worker process(es)" if n_jobs > 1 else "this process")
-    print(f"lsis-robust nn: {len(methods)} methods x {trials} trial(s) in {where}, "
-          f"{threads or 'default'} thread(s) per run; {label}", file=sys.stderr)
-    runs, history, wall = run_benchmark(data, methods, cfg, trials, device, ckpt, args.resume,
-                                        progress=not args.no_progress, n_jobs=n_jobs, backend=args.backend,
-                                        scheduler=args.scheduler, threads=threads)
-    written = write_results(runs, history, out, label)
-    dev_name = torch.cuda.get_device_name() if cuda and client is None else device.type
-    write_provenance(out, "nn", seed=args.seed, command=" ".join(["lsis-robust"] + sys.argv[1:]),
-                     dataset=args.dataset, model=model, methods=[m.name for m in methods], trials=trials,
-                     train_config=cfg.as_dict(), quick=args.quick, device=dev_name, torch=torch.__version__,
-                     cuda=torch.version.cuda, threads=threads, backend=args.backend,
-                     n_jobs=n_jobs if client is None else None,
-                     wall_time_s=round(wall, 2),
-                     images_per_s=round(float(history.images_per_s.mean()), 1),
-                     epoch_time_s=round(float((history.train_time + history.eval_time).mean()), 4),
-                     test_set_selection="minimum test TSR / minimum test TTR epochs, selected on the test set")
-    print(f"lsis-robust nn: {wall:.1f} s; mean {history.images_per_s.mean():.0f} training images/s; "
-          f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    plan = plan_benchmark(args.out, dataset=args.dataset, quick=args.quick, methods=methods, epochs=args.epochs,
+                          trials=args.trials, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                          checkpoint_dir=args.checkpoint_dir, resume=args.resume, device=args.device,
+                          compile=args.compile, threads=args.threads, n_jobs=args.n_jobs, backend=args.backend,
+                          scheduler=args.scheduler, data_dir=args.data_dir, download=args.download)
+    print(f"lsis-robust nn: {plan.describe()}", file=sys.stderr)
+    res = run_and_write(plan, progress=not args.no_progress, command=" ".join(["lsis-robust"] + sys.argv[1:]))
+    print(f"lsis-robust nn: {res.wall_time_s:.1f} s; mean {res.history.images_per_s.mean():.0f} training images/s; "
+          f"wrote {', '.join(str(p) for p in res.paths)}", file=sys.stderr)
     return 0

@@ -76,6 +76,10 @@ def register(subparsers):
     p.add_argument("--m", type=int_at_least(1), default=None, help="test sample size (default 10000, --quick 2000)")
     p.add_argument("--trials", type=int_at_least(1), default=1)
     p.add_argument("--no-population", action="store_true", help="skip the exact population curves")
+    p.add_argument("--compare-with", default=None, metavar="DIR",
+                   help="the other protocol's output folder, overlaid in robustness_protocols.png when run on the "
+                        "same samples (default: the other protocol's default folder when --out is the default; "
+                        "none otherwise)")
     p.set_defaults(func=run_robustness_cmd)
 
     p = subparsers.add_parser("realdata", help="coefficients, LOO errors and downweighted observations on real data")
@@ -91,125 +95,73 @@ def register(subparsers):
 
 
 def _prepare(args, study):
-    """Check the execution and output options before any work; returns (out, cache) folders."""
-    from ..studies._grid import check_backend
+    """Check the option-level rules and the output folders before any work; returns (out, cache) folders."""
+    from ..studies.common import default_out_dir
 
     if args.device is not None:
         if args.protocol != "paper":
             raise UsageError("--device applies to --protocol paper only (the estimator protocol runs on the CPU)")
         check_device(args.device)
-    client = check_backend(args.backend, _n_jobs(args), args.scheduler)
-    if client is not None:
-        client.close()
-    out = check_out_dir(args.out or f"results/studies/{study}-{args.protocol}{'-quick' if args.quick else ''}")
+    _n_jobs(args)
+    out = check_out_dir(args.out or default_out_dir(study, args.protocol, args.quick))
     if args.no_cache and args.cache:
         raise UsageError("--cache and --no-cache contradict each other; give one")
     cache = None if args.no_cache else check_out_dir(args.cache, "--cache") if args.cache else out / ".cache"
     return out, cache
 
 
-def run_efficiency_cmd(args):
-    from ..paper import STUDY_SETTINGS
-    from ..reporting import write_provenance, write_table
-    from ..studies.efficiency import efficiency_grid, run_efficiency
-    from ..studies.plots import plot_efficiency
+def _execution_kw(args):
+    return {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler,
+            "progress": not args.no_progress}
 
-    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["efficiency"]
-    kw = dict(betas=args.betas or grid["betas"], sizes=args.sizes or grid["sizes"],
-              methods=args.methods or grid["methods"], n_trials=args.trials or grid["n_trials"], m=args.m or grid["m"],
-              protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale, device=args.device)
-    # n <= d points can always be separated, so no fit would have a finite minimiser (and nothing to plot).
-    d = max(len(b) for b in kw["betas"])
-    small = [n for n in kw["sizes"] if n <= d]
-    if small:
-        raise UsageError(f"argument --sizes: n={small[0]} is too small for {d} coefficients: every sample of "
-                         f"n <= {d} points is separated; use sizes >= {d + 1}")
-    efficiency_grid(**kw)  # validates everything before any work
+
+def run_efficiency_cmd(args):
+    from ..studies.common import study_settings
+    from ..studies.efficiency import check_sizes, run_and_write
+
+    given = {"betas": args.betas, "sizes": args.sizes, "methods": args.methods, "n_trials": args.trials, "m": args.m}
+    settings = study_settings("efficiency", args.quick, **given)
+    try:
+        check_sizes(settings["betas"], settings["sizes"])
+    except ValueError as exc:
+        raise UsageError(f"argument --sizes: {exc}") from None
     out, cache = _prepare(args, "efficiency")
-    df, wall = run_efficiency(**kw, seed=args.seed, n_jobs=args.n_jobs, backend=args.backend,
-                              scheduler=args.scheduler, cache_dir=cache, progress=not args.no_progress)
-    sep = df.groupby(["beta1", "beta2", "n"])["n_separated"].max().sum()
-    caption = (f"Efficiency study, {args.protocol} protocol: mean and std of SoB ||beta_hat - beta|| and TTR over "
-               f"{kw['n_trials']} trials (test size {kw['m']}). n_separated: trials whose sample is "
-               f"(quasi-)separated ({sep} in all); n_excluded: fits without a finite minimiser, left out of "
-               "mean/std.")
-    write_table(df, out, "efficiency", caption)
-    empty = df.groupby(["beta1", "beta2"])["n_used"].sum()
-    empty = [b for b, used in empty.items() if used == 0]
-    if empty:
-        print(f"warning: no figure: every fit for beta {', '.join(str(tuple(b)) for b in empty)} was excluded "
+    res = run_and_write(out, quick=args.quick, **given, protocol=args.protocol, n_starts=args.n_starts,
+                        start_scale=args.start_scale, device=args.device, seed=args.seed, cache_dir=cache,
+                        **_execution_kw(args))
+    if res.unplotted_betas:
+        print(f"warning: no figure: every fit for beta {', '.join(map(str, res.unplotted_betas))} was excluded "
               "(no finite minimiser); use larger --sizes or more --trials", file=sys.stderr)
-        # an earlier run's figure beside this run's table would show numbers the table does not have
-        (out / "efficiency.png").unlink(missing_ok=True)
-    else:
-        plot_efficiency(df, out / "efficiency.png", args.protocol)
-    write_provenance(out, "efficiency", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
-                     grid={k: v for k, v in kw.items() if k != "device"}, backend=args.backend, n_jobs=args.n_jobs)
-    print(f"efficiency ({args.protocol}): {len(df)} cells in {wall:.1f} s; {sep} separated samples -> {out}")
+    print(f"efficiency ({args.protocol}): {len(res.tables['efficiency'])} cells in {res.wall_time_s:.1f} s; "
+          f"{res.n_separated} separated samples -> {out}")
     return 0
 
 
 def run_robustness_cmd(args):
-    from ..paper import STUDY_SETTINGS
-    from ..reporting import write_provenance, write_table
-    from ..studies.plots import plot_robustness
-    from ..studies.robustness import comparable_other_protocol, robustness_grid, run_robustness, \
-        stored_population_curves
+    from ..studies.robustness import run_and_write
 
-    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["robustness"]
-    kw = dict(betas=args.betas or grid["betas"], methods=args.methods or grid["methods"], eps=args.eps,
-              xc2=args.xc2 or grid["xc2"], n=args.n or grid["n"], m=args.m or grid["m"],
-              n_trials=args.trials, protocol=args.protocol, n_starts=args.n_starts, start_scale=args.start_scale,
-              device=args.device)
-    robustness_grid(**kw)
     out, cache = _prepare(args, "robustness")
-    df, wall = run_robustness(**kw, seed=args.seed, n_jobs=args.n_jobs, backend=args.backend,
-                              scheduler=args.scheduler, cache_dir=cache, progress=not args.no_progress)
-    write_table(df, out, "robustness", f"Robustness study, {args.protocol} protocol: SoB and TTR under point-mass "
-                f"contamination eps={kw['eps']}, n={kw['n']}, m={kw['m']}, {kw['n_trials']} trial(s).")
-    pop = stored_population_curves(out, kw["betas"], kw["methods"], kw["eps"], kw["xc2"],
-                                   compute=not args.no_population, n_jobs=args.n_jobs,
-                                   progress=not args.no_progress)
-    other = comparable_other_protocol(out, args.protocol, kw, args.seed)
-    plot_robustness(df, pop, out, args.protocol, other_csv=other)
-    write_provenance(out, "robustness", seed=args.seed, protocol=args.protocol, wall_time_s=round(wall, 3),
-                     grid={k: (v if k != "xc2" else [min(v), max(v), len(v)]) for k, v in kw.items() if k != "device"},
-                     backend=args.backend, n_jobs=args.n_jobs, population_curves=pop is not None,
-                     compared_with=None if other is None else str(other))
-    print(f"robustness ({args.protocol}): {len(df)} rows in {wall:.1f} s; population curves: "
-          f"{'yes' if pop is not None else 'not available'} -> {out}")
+    res = run_and_write(out, quick=args.quick, betas=args.betas, methods=args.methods, eps=args.eps, xc2=args.xc2,
+                        n=args.n, m=args.m, n_trials=args.trials, protocol=args.protocol, n_starts=args.n_starts,
+                        start_scale=args.start_scale, device=args.device, population=not args.no_population,
+                        compare_with=args.compare_with, seed=args.seed, cache_dir=cache, **_execution_kw(args))
+    print(f"robustness ({args.protocol}): {len(res.tables['robustness'])} rows in {res.wall_time_s:.1f} s; "
+          f"population curves: {'yes' if res.population else 'not available'} -> {out}")
     return 0
 
 
 def run_realdata_cmd(args):
-    from ..paper import REALDATA_SETS, STUDY_SETTINGS
-    from ..reporting import write_provenance, write_table
-    from ..studies._grid import check_backend
-    from ..studies.common import resolve_methods
-    from ..studies.realdata import run_realdata
+    from ..paper import REALDATA_SETS
+    from ..studies.common import default_out_dir
+    from ..studies.realdata import run_and_write
 
-    grid = STUDY_SETTINGS["quick" if args.quick else "full"]["realdata"]
-    datasets = args.datasets or grid["datasets"]
-    try:
-        check_list(datasets, allowed=REALDATA_SETS)
-    except ValueError as exc:
-        raise UsageError(f"argument --datasets: {exc}") from None
-    methods = args.methods or grid["methods"]
-    resolve_methods(methods)
-    n_jobs = _n_jobs(args)
-    client = check_backend(args.backend, n_jobs, args.scheduler)  # an unreachable scheduler fails before any work
-    if client is not None:
-        client.close()
-    out = check_out_dir(args.out or f"results/studies/realdata{'-quick' if args.quick else ''}")
-    coef, metrics, low, wall = run_realdata(datasets, methods, progress=not args.no_progress, n_jobs=n_jobs,
-                                            backend=args.backend, scheduler=args.scheduler)
-    write_table(coef, out, "realdata_coefficients", "Coefficients with sandwich standard errors per data set and "
-                "method (RobustLogisticRegression).")
-    write_table(metrics, out, "realdata_loo", "Held-out (leave-one-out for n <= 200, else 3 x 10-fold CV) misclassification rate, surrogate risk (each method's "
-                "own loss at the held-out margin) and log-loss.")
-    write_table(low, out, "realdata_weights", "Observations downweighted (weight psi(v)/v < 0.5 by some method) at "
-                "the full-data fit; weight 1 = as in maximum likelihood.")
-    write_provenance(out, "realdata", protocol="estimator", wall_time_s=round(wall, 3), datasets=datasets,
-                     methods=methods, backend=args.backend, n_jobs=n_jobs)
-    print(json.dumps({"out": str(out), "wall_time_s": round(wall, 1)}))
+    if args.datasets is not None:
+        try:
+            check_list(args.datasets, allowed=REALDATA_SETS)
+        except ValueError as exc:
+            raise UsageError(f"argument --datasets: {exc}") from None
+    _n_jobs(args)
+    out = check_out_dir(args.out or default_out_dir("realdata", quick=args.quick))
+    res = run_and_write(out, quick=args.quick, datasets=args.datasets, methods=args.methods, **_execution_kw(args))
+    print(json.dumps({"out": str(out), "wall_time_s": round(res.wall_time_s, 1)}))
     return 0

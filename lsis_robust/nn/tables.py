@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ranksums
 
-from ..reporting import atomic_write_text, save_figure, write_table
+from ..reporting import ReportTable, atomic_write_text, save_figure
 
 __all__ = ["write_results", "compare", "LEVEL"]
 
@@ -69,35 +69,16 @@ def compare(a, b) -> tuple[float, float]:
     return float(ranksums(a, b, alternative="less").pvalue), float(ranksums(b, a, alternative="less").pvalue)
 
 
-def _render(shown: pd.DataFrame, bold: pd.DataFrame, caption: str, latex: bool) -> str:
-    """Markdown or LaTeX of string cells, with bold where ``bold`` is True and the footnote if a dagger is shown."""
-    marked = shown.map(lambda v: DAGGER in str(v)).to_numpy().any()
-
-    def fmt(v, b):
-        if latex:
-            v = v.replace("±", r"$\pm$").replace(DAGGER, r"$^\dagger$")
-            return r"\textbf{" + v + "}" if b else v
-        return f"**{v}**" if b else v
-
-    cols = list(shown.columns)
-    rows = [[fmt(str(shown.iat[i, j]), bool(bold.iat[i, j])) for j in range(len(cols))] for i in range(len(shown))]
-    if latex:
-        esc = [c.replace("_", r"\_").replace("α", r"$\alpha$") for c in cols]
-        body = ["\\begin{table}[ht]", "\\centering", "\\caption{" + caption.replace("%", r"\%") + "}",
-                "\\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", "\\toprule", " & ".join(esc) + " \\\\",
-                "\\midrule"] + [" & ".join(r) + " \\\\" for r in rows] + ["\\bottomrule", "\\end{tabular}"]
-        if marked:
-            body.append("\\par\\footnotesize " + _footnote().replace(DAGGER, r"$^\dagger$").replace("%", r"\%"))
-        return "\n".join(body + ["\\end{table}"]) + "\n"
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return f"{caption}\n\n" + "\n".join(lines) + "\n" + (f"\n{_footnote()}\n" if marked else "")
-
-
 def _write(shown, bold, numeric, out_dir, stem, caption):
-    write_table(numeric, out_dir, stem, caption)
-    atomic_write_text(Path(out_dir) / f"{stem}.md", _render(shown, bold, caption, latex=False))
-    atomic_write_text(Path(out_dir) / f"{stem}.tex", _render(shown, bold, caption, latex=True))
+    """``stem.csv`` holds the numbers (long form, full precision); ``stem.md`` and ``stem.tex`` the printed table,
+    with the footnote when a cell carries a dagger."""
+    marked = shown.map(lambda v: DAGGER in str(v)).to_numpy().any()
+    table = ReportTable(shown, caption, notes=[_footnote()] if marked else [], emphasis=bold, compact=True,
+                        column_format="l" * 2 + "r" * (shown.shape[1] - 2))
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / f"{stem}.csv", numeric.to_csv(index=False))
+    atomic_write_text(out_dir / f"{stem}.md", table.as_markdown_file())
+    atomic_write_text(out_dir / f"{stem}.tex", table.as_latex())
 
 
 def _select(runs, kind, alpha=None):

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from ..paper import METHOD_COLORS
+from .._validation import check_option
+from ..paper import METHOD_COLORS, STUDY_SETTINGS
 from ..registry import parse_loss_spec, split_loss_specs
 
-__all__ = ["PROTOCOLS", "resolve_methods", "predict_pm", "method_label", "method_color", "loss_source_digest"]
+__all__ = ["PROTOCOLS", "resolve_methods", "predict_pm", "method_label", "method_color", "loss_source_digest",
+           "StudyOutputs", "default_out_dir", "study_settings"]
 
 PROTOCOLS = ("estimator", "paper")
 
@@ -62,3 +67,39 @@ def predict_pm(loss, scores):
 def method_label(spec):
     """The display label of a method's loss spec, the loss's own: ``mlslr:alpha=0.4`` -> ``MLSLR a=0.4``."""
     return parse_loss_spec(spec).label
+
+
+def default_out_dir(study, protocol=None, quick=False) -> Path:
+    """The folder a study writes to unless told otherwise: ``results/studies/<study>[-<protocol>][-quick]``.
+
+    The one rule for default folders: the robustness study finds the other
+    protocol's results through it (never by editing a folder's name).
+    """
+    check_option(study, "study", tuple(STUDY_SETTINGS["full"]))
+    if protocol is not None:
+        check_option(protocol, "protocol", PROTOCOLS)
+    name = "-".join([study] + ([protocol] if protocol else []) + (["quick"] if quick else []))
+    return Path("results/studies") / name
+
+
+def study_settings(study, quick=False, **given) -> dict:
+    """The settings of a study run: each of ``given`` that is not None, else the preset of paper.STUDY_SETTINGS
+    (the full study, or the ``--quick`` one)."""
+    preset = STUDY_SETTINGS["quick" if quick else "full"][study]
+    return {k: (given[k] if given.get(k) is not None else preset[k]) for k in dict.fromkeys([*preset, *given])}
+
+
+@dataclass(frozen=True)
+class StudyOutputs:
+    """What a study's ``run_and_write`` computed and wrote.
+
+    ``tables`` holds the result frames by file stem, ``paths`` every file
+    written (tables, figures, provenance), ``wall_time_s`` the time of the
+    computation (writing aside), as its provenance records it.  Each study
+    adds the facts its one-line summary reports.
+    """
+
+    out_dir: Path
+    tables: dict[str, pd.DataFrame]
+    paths: list[Path]
+    wall_time_s: float

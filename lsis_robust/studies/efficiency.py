@@ -17,17 +17,20 @@ trials count.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_betas, check_option, check_real, check_size
+from .._validation import check_betas, check_device, check_option, check_out_dir, check_real, check_size
 from ..contamination import sample_nominal
 from ..paper import DEFAULT_METHODS, EFFICIENCY_SIZES, TABLE1_BETAS
 from ._grid import Task, run_grid
-from .common import PROTOCOLS, loss_source_digest, predict_pm, resolve_methods
+from .common import PROTOCOLS, StudyOutputs, loss_source_digest, predict_pm, resolve_methods, study_settings
 
-__all__ = ["efficiency_grid", "run_efficiency", "summarise_efficiency"]
+__all__ = ["EfficiencyOutputs", "check_sizes", "efficiency_grid", "run_and_write", "run_efficiency",
+           "summarise_efficiency"]
 
 
 def _trial_data(beta, n, m, n_trials, ss):
@@ -133,3 +136,68 @@ def run_efficiency(*, betas=TABLE1_BETAS, sizes=EFFICIENCY_SIZES, methods=DEFAUL
     results = run_grid(efficiency_task, tasks, master_seed=seed, n_jobs=n_jobs, backend=backend,
                        scheduler=scheduler, cache_dir=cache_dir, progress=progress, desc=f"efficiency ({protocol})")
     return summarise_efficiency(tasks, results), time.perf_counter() - t0
+
+
+def check_sizes(betas, sizes):
+    """Refuse sample sizes n <= d: such samples can always be separated, so no fit has a finite minimiser."""
+    d = max(len(b) for b in betas)
+    small = [n for n in sizes if n <= d]
+    if small:
+        raise ValueError(f"n={small[0]} is too small for {d} coefficients: every sample of n <= {d} points is "
+                         f"separated; use sizes >= {d + 1}")
+
+
+@dataclass(frozen=True)
+class EfficiencyOutputs(StudyOutputs):
+    """:class:`StudyOutputs` of the efficiency study, with the number of separated samples and the betas left
+    without a figure (every fit excluded)."""
+
+    n_separated: int
+    unplotted_betas: list[tuple[float, ...]]
+
+
+def run_and_write(out_dir, *, quick=False, betas=None, sizes=None, methods=None, n_trials=None, m=None,
+                  protocol="estimator", n_starts=30, start_scale=1.0, device=None, seed=0, n_jobs=1,
+                  backend="joblib", scheduler=None, cache_dir=None, progress=True) -> EfficiencyOutputs:
+    """Run the efficiency study and write ``efficiency.{csv,md,tex,png}`` and its provenance in ``out_dir``.
+
+    Settings left None take the paper's (``quick``: the quick preset) from
+    :data:`lsis_robust.paper.STUDY_SETTINGS`.  Everything is validated
+    before any work.  When every fit of a beta is excluded there is nothing
+    to plot: the figure is not drawn (an earlier one is removed, as it would
+    show numbers the table does not have) and ``unplotted_betas`` names them.
+    """
+    from ..reporting import write_provenance, write_table
+    from ._grid import check_backend
+    from .plots import plot_efficiency
+
+    kw = study_settings("efficiency", quick, betas=betas, sizes=sizes, methods=methods, n_trials=n_trials, m=m)
+    kw.update(protocol=protocol, n_starts=n_starts, start_scale=start_scale, device=device)
+    check_sizes(kw["betas"], kw["sizes"])
+    efficiency_grid(**kw)  # validates everything before any work
+    if device is not None:
+        check_device(device, "device")
+    client = check_backend(backend, n_jobs, scheduler)  # an unreachable scheduler fails before any work
+    if client is not None:
+        client.close()
+    out_dir = check_out_dir(out_dir, "out_dir")
+    df, wall = run_efficiency(**kw, seed=seed, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                              cache_dir=cache_dir, progress=progress)
+    sep = df.groupby(["beta1", "beta2", "n"])["n_separated"].max().sum()
+    caption = (f"Efficiency study, {protocol} protocol: mean and std of SoB ||beta_hat - beta|| and TTR over "
+               f"{kw['n_trials']} trials (test size {kw['m']}). n_separated: trials whose sample is "
+               f"(quasi-)separated ({sep} in all); n_excluded: fits without a finite minimiser, left out of "
+               "mean/std.")
+    paths = list(write_table(df, out_dir, "efficiency", caption).values())
+    used = df.groupby(["beta1", "beta2"])["n_used"].sum()
+    unplotted = [b for b, n_used in used.items() if n_used == 0]
+    figure = Path(out_dir) / "efficiency.png"
+    if unplotted:
+        figure.unlink(missing_ok=True)
+    else:
+        paths.append(plot_efficiency(df, figure, protocol))
+    paths.append(write_provenance(out_dir, "efficiency", seed=seed, protocol=protocol, wall_time_s=round(wall, 3),
+                                  grid={k: v for k, v in kw.items() if k != "device"}, backend=backend,
+                                  n_jobs=n_jobs))
+    return EfficiencyOutputs(out_dir=Path(out_dir), tables={"efficiency": df}, paths=paths, wall_time_s=wall,
+                             n_separated=int(sep), unplotted_betas=[tuple(b) for b in unplotted])

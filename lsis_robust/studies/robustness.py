@@ -23,19 +23,22 @@ import hashlib
 import json
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_betas, check_option, check_rate, check_real, check_size
+from .._validation import check_betas, check_device, check_option, check_out_dir, check_rate, check_real, check_size
 from ..contamination import sample_nominal
 from ..paper import DEFAULT_METHODS, ROBUSTNESS_BETAS, ROBUSTNESS_XC2
 from ._grid import CacheWarning, Task, code_fingerprint, run_grid
-from .common import PROTOCOLS, loss_source_digest, predict_pm, resolve_methods
+from .common import PROTOCOLS, StudyOutputs, default_out_dir, loss_source_digest, predict_pm, resolve_methods, \
+    study_settings
 
 __all__ = ["robustness_grid", "robustness_task", "run_robustness", "summarise_robustness", "population_curves",
-           "stored_population_curves", "comparable_other_protocol"]
+           "stored_population_curves", "comparable_other_protocol", "other_protocol_dir", "RobustnessOutputs",
+           "run_and_write"]
 
 
 def _problems(xc2, y_cs):
@@ -297,19 +300,34 @@ def stored_population_curves(out_dir, betas, methods, eps, xc2, y_cs=(1, -1), co
     return pop
 
 
-def comparable_other_protocol(out_dir, protocol, grid, seed):
-    """The other protocol's ``robustness.csv`` beside ``out_dir`` if it was run on the same samples, else None.
+def other_protocol_dir(out_dir, protocol, quick=False):
+    """The folder of the other protocol's results that ``out_dir``'s comparison figure draws, or None.
 
-    "Beside" means the folder named like ``out_dir`` with the protocol
-    swapped.  Its provenance must show the same eps, n, m, trials and seed:
-    otherwise its curves belong to other samples and would be drawn as if
-    comparable, so they are left out with a :class:`CacheWarning`.
+    The rule is explicit: the default folders of the two protocols
+    (:func:`~lsis_robust.studies.common.default_out_dir`, quick or not) pair
+    with each other; any other folder pairs with none, unless the caller
+    names one (``run_and_write(compare_with=...)``, ``--compare-with``).
     """
-    out_dir = Path(out_dir)
+    check_option(protocol, "protocol", PROTOCOLS)
+    if Path(out_dir).resolve() != default_out_dir("robustness", protocol, quick).resolve():
+        return None
+    return default_out_dir("robustness", "paper" if protocol == "estimator" else "estimator", quick)
+
+
+def comparable_other_protocol(out_dir, protocol, grid, seed, other_dir):
+    """The other protocol's ``robustness.csv`` in ``other_dir`` if it was run on the same samples, else None.
+
+    Its provenance must show the same eps, n, m, trials and seed: otherwise
+    its curves belong to other samples and would be drawn as if comparable,
+    so they are left out with a :class:`CacheWarning`.  ``other_dir`` None,
+    ``out_dir`` itself or a folder without ``robustness.csv`` gives None.
+    """
     other_protocol = "paper" if protocol == "estimator" else "estimator"
-    other = out_dir.parent / out_dir.name.replace(protocol, other_protocol)
+    if other_dir is None or Path(other_dir).resolve() == Path(out_dir).resolve():
+        return None
+    other = Path(other_dir)
     csv, meta = other / "robustness.csv", other / "robustness.provenance.json"
-    if other == out_dir or not csv.exists():
+    if not csv.exists():
         return None
     ours = {"eps": grid["eps"], "n": grid["n"], "m": grid["m"], "n_trials": grid["n_trials"], "seed": seed}
     try:
@@ -325,3 +343,61 @@ def comparable_other_protocol(out_dir, protocol, grid, seed):
     warnings.warn(f"{csv} {why}; the {other_protocol} protocol is left out of the comparison figure", CacheWarning,
                   stacklevel=2)
     return None
+
+
+@dataclass(frozen=True)
+class RobustnessOutputs(StudyOutputs):
+    """:class:`StudyOutputs` of the robustness study: whether the population curves were drawn, and the other
+    protocol's table the comparison figure overlays (None: not overlaid)."""
+
+    population: bool
+    compared_with: Path | None
+
+
+def run_and_write(out_dir, *, quick=False, betas=None, methods=None, eps=0.05, xc2=None, n=None, m=None,
+                  n_trials=1, protocol="estimator", n_starts=30, start_scale=1.0, device=None, population=True,
+                  compare_with=None, seed=0, n_jobs=1, backend="joblib", scheduler=None, cache_dir=None,
+                  progress=True) -> RobustnessOutputs:
+    """Run the robustness study and write its table, figures and provenance in ``out_dir``.
+
+    Writes ``robustness.{csv,md,tex}``, ``robustness.png``, the protocol
+    comparison ``robustness_protocols.png`` and, unless ``population`` is
+    False, the exact population curves (:func:`stored_population_curves`).
+    Settings left None take the paper's (``quick``: the quick preset) from
+    :data:`lsis_robust.paper.STUDY_SETTINGS`.  The comparison figure
+    overlays the other protocol's results found in ``compare_with``
+    (default: :func:`other_protocol_dir`) when they were run on the same
+    samples (:func:`comparable_other_protocol`).
+    """
+    from ..reporting import write_provenance, write_table
+    from ._grid import check_backend
+    from .plots import plot_robustness
+
+    kw = study_settings("robustness", quick, betas=betas, methods=methods, xc2=xc2, n=n, m=m)
+    kw = {k: kw[k] for k in ("betas", "methods")} | {"eps": eps} | {k: kw[k] for k in ("xc2", "n", "m")}
+    kw.update(n_trials=n_trials, protocol=protocol, n_starts=n_starts, start_scale=start_scale, device=device)
+    robustness_grid(**kw)  # validates everything before any work
+    if device is not None:
+        check_device(device, "device")
+    client = check_backend(backend, n_jobs, scheduler)  # an unreachable scheduler fails before any work
+    if client is not None:
+        client.close()
+    out_dir = Path(check_out_dir(out_dir, "out_dir"))
+    other_dir = other_protocol_dir(out_dir, protocol, quick) if compare_with is None else Path(compare_with)
+    df, wall = run_robustness(**kw, seed=seed, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                              cache_dir=cache_dir, progress=progress)
+    paths = list(write_table(df, out_dir, "robustness", f"Robustness study, {protocol} protocol: SoB and TTR under "
+                             f"point-mass contamination eps={kw['eps']}, n={kw['n']}, m={kw['m']}, "
+                             f"{kw['n_trials']} trial(s).").values())
+    pop = stored_population_curves(out_dir, kw["betas"], kw["methods"], kw["eps"], kw["xc2"], compute=population,
+                                   n_jobs=n_jobs, progress=progress)
+    other = comparable_other_protocol(out_dir, protocol, kw, seed, other_dir)
+    paths += plot_robustness(df, pop, out_dir, protocol, other_csv=other)
+    paths.append(write_provenance(
+        out_dir, "robustness", seed=seed, protocol=protocol, wall_time_s=round(wall, 3),
+        grid={k: (v if k != "xc2" else [min(v), max(v), len(v)]) for k, v in kw.items() if k != "device"},
+        backend=backend, n_jobs=n_jobs, population_curves=pop is not None,
+        compared_with=None if other is None else str(other)))
+    tables = {"robustness": df} | ({} if pop is None else {"population": pop})
+    return RobustnessOutputs(out_dir=out_dir, tables=tables, paths=paths, wall_time_s=wall,
+                             population=pop is not None, compared_with=other)
