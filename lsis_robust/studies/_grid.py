@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_n_jobs, check_option, check_seed
+from .._validation import check_device, check_n_jobs, check_option, check_seed
 from ..reporting import atomic_write_bytes
 
-__all__ = ["Task", "seed_sequence", "run_grid", "map_tasks", "check_backend", "default_n_jobs", "CacheWarning"]
+__all__ = ["Task", "seed_sequence", "run_grid", "map_tasks", "check_backend", "check_execution", "default_n_jobs", "CacheWarning"]
 
 BACKENDS = ("joblib", "dask")
 # Bumped whenever the layout of a cache entry changes, so older entries are recomputed.
@@ -116,6 +116,16 @@ def check_backend(backend, n_jobs, scheduler):
         return Client(scheduler, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"cannot reach the dask scheduler at {scheduler!r}: {exc}") from exc
+
+
+def check_execution(backend, n_jobs, scheduler, device=None) -> None:
+    """Check where a study will run before any work: the torch ``device`` (paper protocol) and the backend, whose
+    dask scheduler must be reachable now (the connection is closed again; the run opens its own)."""
+    if device is not None:
+        check_device(device, "device")
+    client = check_backend(backend, n_jobs, scheduler)
+    if client is not None:
+        client.close()
 
 
 @functools.lru_cache(maxsize=None)

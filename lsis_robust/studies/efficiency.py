@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_betas, check_device, check_option, check_out_dir, check_real, check_size
+from .._validation import check_betas, check_option, check_out_dir, check_real, check_size
 from ..contamination import sample_nominal
 from ..paper import DEFAULT_METHODS, EFFICIENCY_SIZES, TABLE1_BETAS
 from ._grid import Task, run_grid
@@ -168,18 +168,14 @@ def run_and_write(out_dir, *, quick=False, betas=None, sizes=None, methods=None,
     show numbers the table does not have) and ``unplotted_betas`` names them.
     """
     from ..reporting import write_provenance, write_table
-    from ._grid import check_backend
+    from ._grid import check_execution
     from .plots import plot_efficiency
 
     kw = study_settings("efficiency", quick, betas=betas, sizes=sizes, methods=methods, n_trials=n_trials, m=m)
     kw.update(protocol=protocol, n_starts=n_starts, start_scale=start_scale, device=device)
     check_sizes(kw["betas"], kw["sizes"])
     efficiency_grid(**kw)  # validates everything before any work
-    if device is not None:
-        check_device(device, "device")
-    client = check_backend(backend, n_jobs, scheduler)  # an unreachable scheduler fails before any work
-    if client is not None:
-        client.close()
+    check_execution(backend, n_jobs, scheduler, device)
     out_dir = check_out_dir(out_dir, "out_dir")
     df, wall = run_efficiency(**kw, seed=seed, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                               cache_dir=cache_dir, progress=progress)

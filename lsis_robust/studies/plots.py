@@ -20,16 +20,22 @@ def _plt():
     return plt
 
 
+def _panels_per_beta(df, width, height):
+    """The betas and methods of a study frame (in order of appearance), its rows per beta, and a figure with an SoB
+    and a TTR row and one column per beta, for the caller to draw its curves in."""
+    betas = list(dict.fromkeys(zip(df.beta1, df.beta2)))
+    methods = list(dict.fromkeys(df.method))
+    fig, axes = _plt().subplots(2, len(betas), figsize=(width * len(betas) + 1, height), squeeze=False, sharex=True)
+    cells = [df[(df.beta1 == b1) & (df.beta2 == b2)] for b1, b2 in betas]
+    return betas, methods, cells, fig, axes
+
+
 def plot_efficiency(df: pd.DataFrame, path, protocol):
     """Fig. 2: mean +- std of SoB (top) and TTR (bottom) versus n, one column per beta."""
     from ..reporting import save_figure
 
-    plt = _plt()
-    betas = list(dict.fromkeys(zip(df.beta1, df.beta2)))
-    methods = list(dict.fromkeys(df.method))
-    fig, axes = plt.subplots(2, len(betas), figsize=(2.6 * len(betas) + 1, 5.6), squeeze=False, sharex=True)
-    for col, (b1, b2) in enumerate(betas):
-        cell = df[(df.beta1 == b1) & (df.beta2 == b2)]
+    betas, methods, cells, fig, axes = _panels_per_beta(df, 2.6, 5.6)
+    for col, ((b1, b2), cell) in enumerate(zip(betas, cells)):
         for i, spec in enumerate(methods):
             d = cell[cell.method == spec].sort_values("n")
             shift = 1 + 0.03 * (i - len(methods) / 2)
@@ -64,11 +70,8 @@ def plot_robustness(df: pd.DataFrame, pop, out_dir, protocol, other_csv=None):
 
     plt = _plt()
     out_dir = Path(out_dir)
-    betas = list(dict.fromkeys(zip(df.beta1, df.beta2)))
-    methods = list(dict.fromkeys(df.method))
-    fig, axes = plt.subplots(2, len(betas), figsize=(3.6 * len(betas) + 1, 6), squeeze=False, sharex=True)
-    for col, (b1, b2) in enumerate(betas):
-        cell = df[(df.beta1 == b1) & (df.beta2 == b2)]
+    betas, methods, cells, fig, axes = _panels_per_beta(df, 3.6, 6)
+    for col, ((b1, b2), cell) in enumerate(zip(betas, cells)):
         for i, spec in enumerate(methods):
             for yc, style in ((1, "-"), (-1, "--")):
                 d = cell[(cell.method == spec) & (cell.y_c == yc)]

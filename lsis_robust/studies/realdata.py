@@ -174,13 +174,11 @@ def run_and_write(out_dir, *, quick=False, datasets=None, methods=None, n_jobs=1
     :data:`lsis_robust.paper.STUDY_SETTINGS`.
     """
     from ..reporting import write_provenance, write_table
-    from ._grid import check_backend
+    from ._grid import check_execution
 
     kw = study_settings("realdata", quick, datasets=datasets, methods=methods)
     realdata_grid(kw["datasets"], kw["methods"])  # validates everything before any work
-    client = check_backend(backend, n_jobs, scheduler)  # an unreachable scheduler fails before any work
-    if client is not None:
-        client.close()
+    check_execution(backend, n_jobs, scheduler)
     out_dir = Path(check_out_dir(out_dir, "out_dir"))
     coef, metrics, low, wall = run_realdata(kw["datasets"], kw["methods"], progress=progress, n_jobs=n_jobs,
                                             backend=backend, scheduler=scheduler)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_betas, check_device, check_option, check_out_dir, check_rate, check_real, check_size
+from .._validation import check_betas, check_option, check_out_dir, check_rate, check_real, check_size
 from ..contamination import sample_nominal
 from ..paper import DEFAULT_METHODS, ROBUSTNESS_BETAS, ROBUSTNESS_XC2
 from ._grid import CacheWarning, Task, code_fingerprint, run_grid
@@ -370,18 +370,14 @@ def run_and_write(out_dir, *, quick=False, betas=None, methods=None, eps=0.05, x
     samples (:func:`comparable_other_protocol`).
     """
     from ..reporting import write_provenance, write_table
-    from ._grid import check_backend
+    from ._grid import check_execution
     from .plots import plot_robustness
 
     kw = study_settings("robustness", quick, betas=betas, methods=methods, xc2=xc2, n=n, m=m)
     kw = {k: kw[k] for k in ("betas", "methods")} | {"eps": eps} | {k: kw[k] for k in ("xc2", "n", "m")}
     kw.update(n_trials=n_trials, protocol=protocol, n_starts=n_starts, start_scale=start_scale, device=device)
     robustness_grid(**kw)  # validates everything before any work
-    if device is not None:
-        check_device(device, "device")
-    client = check_backend(backend, n_jobs, scheduler)  # an unreachable scheduler fails before any work
-    if client is not None:
-        client.close()
+    check_execution(backend, n_jobs, scheduler, device)
     out_dir = Path(check_out_dir(out_dir, "out_dir"))
     other_dir = other_protocol_dir(out_dir, protocol, quick) if compare_with is None else Path(compare_with)
     df, wall = run_robustness(**kw, seed=seed, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
