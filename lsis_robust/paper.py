@@ -32,7 +32,7 @@ __all__ = ["PrintedTable", "TABLE1_ARE", "table", "LR_LSQLR_TTR", "N_CLASSES",
            "TABLE1_BETAS", "TABLE1_ALPHAS", "TABLE1_ROWS", "TABLE1_COLUMNS", "ALPHAS_LOW", "ALPHAS_HIGH",
            "PAPER_METHODS", "ROBUST_BASELINES", "DEFAULT_METHODS", "NN_METHODS", "METHOD_COLORS",
            "NEW_METHOD_COLOR", "EFFICIENCY_SIZES", "ROBUSTNESS_BETAS", "ROBUSTNESS_XC2", "REALDATA_SETS",
-           "STUDY_SETTINGS", "NN_DEFAULTS", "NN_QUICK", "COMPARE_BASELINES", "COMPARE_SETTINGS"]
+           "THEORY_FIGURES", "STUDY_SETTINGS", "NN_DEFAULTS", "NN_QUICK", "COMPARE_BASELINES", "COMPARE_SETTINGS"]
 
 N_CLASSES = 10  # CIFAR-10, the dataset of Tables II-V
 
@@ -77,6 +77,8 @@ EFFICIENCY_SIZES = (25, 50, 100, 200, 400, 800)
 ROBUSTNESS_BETAS = [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
 ROBUSTNESS_XC2 = tuple(np.round(np.arange(-100, 101) / 10, 1))
 REALDATA_SETS = ("vaso", "foodstamp", "leukemia", "breast_cancer")
+# `lsis-robust theory-figures`: what it can make, in the order it makes them.
+THEORY_FIGURES = ("fig3", "fig5", "influence", "fig4")
 
 # What `lsis-robust STUDY` runs: the full grid, or with --quick a reduced one (seconds instead of minutes).
 _QUICK_METHODS = ["lr", "mlslr:alpha=0.8", "lsqlr"]

@@ -44,3 +44,16 @@ def test_exact_fig4_on_a_small_grid(tmp_path):
     ml = df[(df.method == "MLSLR a=0.4") & (df.y_c == 1.0) & (df.x_c2 == -10)]
     assert ml.sob.item() < 1e-6  # ... and not MLSLR
     assert (tmp_path / "fig4_exact_b0_4.png").exists()
+
+
+def test_write_figures_is_the_library_side_of_theory_figures(tmp_path):
+    """The command only parses: the library function makes the same files and refuses what the parser refuses."""
+    from lsis_robust.theory.outputs import write_figures
+
+    done = write_figures(tmp_path, ["fig5", "fig3"], (0.0, 2.0))
+    assert [p.name for p in done] == ["fig3_rho_transforms.png", "fig5_r_logit_range.png"]
+    assert all(p.stat().st_size > 0 for p in done)
+    with pytest.raises(ValueError, match="allowed"):
+        write_figures(tmp_path, ["fig9"])
+    with pytest.raises(ValueError, match="beta needs 2 numbers"):
+        write_figures(tmp_path, ["influence"], (0.0, 1.0, 2.0))

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from .._validation import UniqueList, UsageError, arg_type, check_out_dir, float_in, int_at_least, parse_vector
+from ..paper import THEORY_FIGURES
 from ..registry import parse_loss_spec
 
 DEFAULT_OUT = "results/theory"
-FIGURES = ("fig3", "fig5", "influence", "fig4")
 
 
 def _beta(text: str) -> tuple[float, ...]:
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     f = subparsers.add_parser(
         "theory-figures", help="Fig. 3, Fig. 5, influence functions and the exact Fig. 4 (PNG + tables)",
         description="Population figures of the theory engine.")
-    f.add_argument("--only", nargs="+", choices=FIGURES, action=UniqueList, default=list(FIGURES),
+    f.add_argument("--only", nargs="+", choices=THEORY_FIGURES, action=UniqueList, default=list(THEORY_FIGURES),
                    help="figures to make (default: all)")
     f.add_argument("--beta", type=arg_type(_beta), default=(0.0, 4.0), metavar="B1,B2",
                    help="true beta for the influence and Fig. 4 panels (default: 0,4)")
@@ -62,9 +62,7 @@ def _run_are(args) -> int:
 
 
 def _run_figures(args) -> int:
-    import numpy as np
-
-    from ..theory import outputs
+    from ..theory.outputs import write_figures
 
     if len(args.beta) != 2:
         raise UsageError(f"argument --beta: the influence and Fig. 4 panels use x = (1, x2), so beta needs 2 numbers, "
@@ -73,18 +71,6 @@ def _run_figures(args) -> int:
         from ..studies._grid import default_n_jobs
 
         args.n_jobs = default_n_jobs()
-    out = check_out_dir(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    x2 = np.round(np.linspace(-10, 10, args.points), 10)
-    done = []
-    if "fig3" in args.only:
-        done.append(outputs.plot_rho_transforms(out / "fig3_rho_transforms.png"))
-    if "fig5" in args.only:
-        done.append(outputs.plot_r_logit_range(out / "fig5_r_logit_range.png"))
-    if "influence" in args.only:
-        done.append(outputs.plot_influence(out / f"influence_b{args.beta[0]:g}_{args.beta[1]:g}.png", args.beta, x2))
-    if "fig4" in args.only:
-        outputs.write_exact_fig4(out, args.beta, args.eps, x2, n_jobs=args.n_jobs)
-        done.append(out / f"fig4_exact_b{args.beta[0]:g}_{args.beta[1]:g}.png")
+    done = write_figures(check_out_dir(args.out), args.only, args.beta, args.eps, args.points, n_jobs=args.n_jobs)
     print("wrote " + ", ".join(map(str, done)))
     return 0

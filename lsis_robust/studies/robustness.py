@@ -191,14 +191,10 @@ def summarise_robustness(tasks, results) -> pd.DataFrame:
 
 
 def population_curves(betas, methods, eps, xc2, y_cs=(1, -1), n_jobs=1, progress=True):
-    """Exact T(F_eps) curves from the theory engine, or None when that engine is not available.
+    """Exact T(F_eps) curves from the theory engine; the sweeps of every beta, method and label share the
+    ``n_jobs`` processes."""
+    from ..theory.contamination import contamination_grids
 
-    The sweeps of every beta, method and label share the ``n_jobs`` processes.
-    """
-    try:
-        from ..theory.contamination import contamination_grids
-    except ImportError:
-        return None
     losses = resolve_methods(methods)
     points = np.column_stack([np.ones(len(xc2)), np.asarray(xc2, dtype=np.float64)])
     grids = contamination_grids(list(losses.values()), [np.asarray(b) for b in betas], eps, points,

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_beta, check_list, check_size
 from ..losses import LSQLR, MLSLR, BiancoYohai, CrouxHaesbroeck
-from ..registry import parse_loss_spec
-from ..paper import DEFAULT_METHODS, METHOD_COLORS, TABLE1_ALPHAS
+from ..paper import DEFAULT_METHODS, METHOD_COLORS, TABLE1_ALPHAS, THEORY_FIGURES
 from ..probability import r_logit_range
+from ..registry import parse_loss_spec
 from ..reporting import save_figure, write_provenance, write_table
 from .asymptotics import TABLE1_PRINTED, are_table, asymptotic_covariance, influence_function, method_label
 
 __all__ = ["write_table1", "plot_rho_transforms", "plot_r_logit_range", "plot_influence", "write_exact_fig4",
-           "fig4_methods"]
+           "fig4_methods", "write_figures"]
 
 
 def fig4_methods():
@@ -160,3 +161,28 @@ def write_exact_fig4(out_dir, beta=(0.0, 4.0), eps=0.05, x2=None, n_jobs=2, prog
     write_provenance(out_dir, stem, beta=beta.tolist(), eps=eps, n_points=len(x2), wall_time_s=round(wall, 2),
                      n_jobs=n_jobs, max_integration_error_beta=float(df.err_beta.max()))
     return df
+
+
+def write_figures(out_dir, only=THEORY_FIGURES, beta=(0.0, 4.0), eps=0.05, points=201, n_jobs=2, progress=True):
+    """The theory figures named in ``only`` (of :data:`lsis_robust.paper.THEORY_FIGURES`) into ``out_dir``; returns the figure paths.
+
+    The influence and Fig. 4 panels use x = (1, x2) on ``points`` values of x2 in [-10, 10].
+    """
+    only = check_list(list(only), "only", allowed=THEORY_FIGURES)
+    beta = tuple(float(b) for b in check_beta(beta, "beta"))
+    if len(beta) != 2:
+        raise ValueError(f"the influence and Fig. 4 panels use x = (1, x2), so beta needs 2 numbers, got {len(beta)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    x2 = np.round(np.linspace(-10, 10, check_size(points, "points", minimum=2)), 10)
+    done = []
+    if "fig3" in only:
+        done.append(plot_rho_transforms(out / "fig3_rho_transforms.png"))
+    if "fig5" in only:
+        done.append(plot_r_logit_range(out / "fig5_r_logit_range.png"))
+    if "influence" in only:
+        done.append(plot_influence(out / f"influence_b{beta[0]:g}_{beta[1]:g}.png", beta, x2))
+    if "fig4" in only:
+        write_exact_fig4(out, beta, eps, x2, n_jobs=n_jobs, progress=progress)
+        done.append(out / f"fig4_exact_b{beta[0]:g}_{beta[1]:g}.png")
+    return done
