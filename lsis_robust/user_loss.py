@@ -317,6 +317,28 @@ class UserLoss(MarginLoss):
     def kclass(self):
         return self._kclass
 
+    def torch_binary(self):
+        """A torch phi as written, with its torch phi' or, without one, phi' by autodiff; None for a numpy phi.
+
+        The paper protocol then compiles the user's loss like a built-in one
+        (a numpy phi is evaluated eagerly in float64 instead).
+        """
+        if not _torch_differentiable(self._phi):
+            return None
+        import torch
+
+        phi = self._phi
+        if self._dphi is not None and _torch_differentiable(self._dphi):
+            return phi, self._dphi
+
+        def dphi(m):
+            with torch.enable_grad():
+                leaf = m.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(phi(leaf).sum(), leaf)
+            return grad
+
+        return phi, dphi
+
     def source_files(self):
         """The user's files: this class is the package's, its phi and derivatives are the user's."""
         return code_files_outside_package([type(self), self._phi, self._dphi, self._d2phi])

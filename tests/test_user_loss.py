@@ -1,5 +1,6 @@
 """User losses: autodiff derivatives, the validation checks, import paths and entry points."""
 import importlib.util
+import math
 import sys
 
 import numpy as np
@@ -122,7 +123,8 @@ def test_user_loss_hooks_default_to_its_declarations():
     loss = get_loss("smoothed_user", alpha=0.2)
     assert loss.label == "smoothed_user a=0.2" and loss.kinks().size == 0 and loss.continuation_path() == []
     assert float(loss.kclass()(None, None)) == pytest.approx(0.2)  # bound to the loss's parameters
-    assert loss.torch_binary() is None  # the paper protocol evaluates a user loss in numpy, eagerly
+    phi, _ = loss.torch_binary()  # a torch phi is the paper protocol's torch form, its parameters bound
+    assert float(phi(torch.tensor(0.0, dtype=torch.float64))) == pytest.approx(1.2 * math.log(2))
 
 
 def test_phi_returning_tensors_without_gradient_says_how_to_write_it():
@@ -183,3 +185,16 @@ def test_source_files_name_the_users_files_and_none_for_the_built_ins(tmp_path):
     path.write_text(path.read_text() + "# edited\n")
     assert loss_source_digest(loss) != before
     assert get_loss("lr").source_files() == [] and loss_source_digest(get_loss("lr")) is None
+
+
+def test_a_torch_user_loss_gets_an_autodiff_torch_form_and_a_numpy_one_none():
+    """The paper protocol compiles a torch phi like a built-in loss; phi' by autodiff equals the loss's dphi."""
+    def torch_phi(m, c=2.0):
+        return torch.nn.functional.softplus(-m) * c
+
+    loss = as_margin_loss(torch_phi)
+    phi, dphi = loss.torch_binary()
+    m = torch.linspace(-30, 30, 61, dtype=torch.float64)
+    np.testing.assert_allclose(phi(m).numpy(), loss.phi(m.numpy()), rtol=1e-15)
+    np.testing.assert_allclose(dphi(m).numpy(), loss.dphi(m.numpy()), rtol=1e-14, atol=1e-300)
+    assert as_margin_loss(lambda m: np.logaddexp(0, -np.asarray(m, float))).torch_binary() is None

@@ -8,10 +8,10 @@ data sets of n rows (trials; the robustness grid has G = 1 shared nominal
 sample) and S starts per data set, each start with one optional extra row
 of its own (the contamination point of its problem) carrying weight
 ``extra_w``.  For a loss with a torch form (``loss.torch_binary()``: the
-built-in losses) the margin, phi'(m), the weighted reduction over n and the
-Adam update are one compiled kernel; other losses (user losses too, numpy
-ones with numerical derivatives) fall back to eager evaluation of their
-numpy ``phi`` and ``dphi``.
+built-in losses, and a user's torch phi with phi' by autodiff) the margin,
+phi'(m), the weighted reduction over n and the Adam update are one compiled
+kernel; a loss without one (a user's numpy phi, with numerical derivatives)
+falls back to eager evaluation of its numpy ``phi`` and ``dphi``.
 The same code runs on CUDA when a GPU is present.
 """
 from __future__ import annotations
