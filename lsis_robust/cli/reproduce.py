@@ -15,15 +15,15 @@ class Step(NamedTuple):
 
 
 # The order runs the cheap exact results first and the report last, when every output it reads exists.
-# Expected durations: single runs on 2 shared cores, 2026-12-01 (the README's Performance section; quick times
-# from `reproduce --quick` on a fresh clone, nn --quick from a quieter run).
+# Expected durations: one run of `python -m lsis_robust.bench.commands` on 2 idle cores, 2026-12-02 (the README's
+# Performance section); quick times from `reproduce --quick` on a fresh clone, nn --quick from a quieter run.
 STEPS = [
     Step("are", False, 1, 1),
     Step("theory-figures", False, 30, 30),
-    Step("efficiency", True, 48, 2),
-    Step("robustness", True, 164, 3),
-    Step("realdata", True, 20, 5),
-    Step("nn", True, 441, 80),
+    Step("efficiency", True, 24, 2),
+    Step("robustness", True, 54, 3),
+    Step("realdata", True, 12, 5),
+    Step("nn", True, 170, 80),
     Step("report", True, 1, 1),
 ]
 
