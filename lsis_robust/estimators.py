@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
                                no_separation_certified)
-from .fitting import _decreasing, fit_batch
+from .fitting import falls_with_margin, fit_batch
 from .losses import LR, MarginLoss
 from .registry import get_loss
 from .reporting import ReportTable
@@ -370,7 +370,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{'is' if names.size == 1 else 'are'} infinite. The returned values are finite but arbitrary "
                 "in size, and their standard errors are inf (z and p undefined)", ConvergenceWarning, stacklevel=3)
         elif separated:
-            if lr_separated and _decreasing(loss):
+            if lr_separated and falls_with_margin(loss):
                 reason = ("the data are (quasi-)separated, and this loss decreases in the margin; no finite "
                           "minimiser exists")
             else:

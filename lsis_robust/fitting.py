@@ -35,7 +35,7 @@ from ._solver import newton_minimize
 from ._validation import check_real, check_size
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -73,8 +73,9 @@ def ray_limit(problem, beta):
 _POSITIVE_MARGINS = np.geomspace(1e-3, 30.0, 60)
 
 
-def _decreasing(loss):
-    """Whether phi falls with the margin, so that separated data drive the minimiser to infinity."""
+def falls_with_margin(loss):
+    """Whether phi falls with the margin (phi' < 0 on margins 1e-3 ... 30), so that separated data drive the
+    minimiser to infinity; the estimator's separation message and :func:`fit_batch`'s ``separated`` use it."""
     return bool(np.all(loss.dphi(_POSITIVE_MARGINS) < 0))
 
 
@@ -307,7 +308,7 @@ def _fit_batch(loss, ml, tol, max_iter, n_random, rng) -> BatchFit:
     # already sits where the objective has flattened to its limit (Newton stops there on a vanishing
     # gradient, at coefficients of arbitrary size). Either way no finite minimiser was found.
     at_infinity = (limit <= objective + 1e-9 * np.abs(objective)) & np.any(beta != 0, axis=1)
-    separated = (lr_sep & _decreasing(loss)) | at_infinity
+    separated = (lr_sep & falls_with_margin(loss)) | at_infinity
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
