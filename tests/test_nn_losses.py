@@ -192,3 +192,19 @@ def test_method_parsing():
         parse_methods("lr,lr")
     with pytest.raises(ValueError, match="comma-separated"):
         parse_methods(" ")
+
+
+def test_methods_read_the_registry_grammar_as_well():
+    """'mlslr:alpha=0.4' is the method 'mlslr-0.4'; other parameters and import paths are refused."""
+    from lsis_robust.nn.methods import parse_method
+
+    a, b = parse_method("mlslr:alpha=0.4"), parse_method("mlslr-0.4")
+    assert (a.kind, a.alpha, a.name, a.margin_loss) == (b.kind, b.alpha, b.name, b.margin_loss)
+    with pytest.raises(ValueError, match="at most a smoothing level alpha"):
+        parse_method("mlslr:alpha=0.4,c=1")
+    with pytest.raises(ValueError, match="at most a smoothing level alpha"):
+        parse_method("examples/tukey_logistic.py:tukey_logistic")
+    with pytest.raises(ValueError, match="no K-class torch form"):
+        parse_method("ch")
+    with pytest.raises(ValueError):
+        parse_method("mlslr:alpha=1.2")  # outside [0, 1) U (1, K/(K-1)] for K = 10
