@@ -195,3 +195,31 @@ def test_tables_without_emphasis_or_notes_render_as_before():
     t = ReportTable(df, "T")
     assert t.as_markdown_file() == "T\n\n| a   | b      |\n|:----|:-------|\n| x   | 3.1416 |\n"
     assert t.as_latex().count(r"\textbf") == 0 and r"\footnotesize" not in t.as_latex()
+
+
+@pytest.mark.parametrize("study, kwargs, error, match", [
+    ("efficiency", {"quick": "yes"}, TypeError, "quick must be True or False"),
+    ("realdata", {"quick": None}, TypeError, "quick must be True or False"),
+    ("efficiency", {"methods": ""}, ValueError, "comma-separated loss specs"),
+    ("efficiency", {"n_trials": float("nan")}, TypeError, "n_trials must be an integer"),
+    ("robustness", {"eps": float("nan")}, ValueError, r"eps must be a finite number in \[0, 1\)"),
+    ("robustness", {"compare_with": "no-such-folder"}, ValueError, "holds no robustness.csv"),
+    ("realdata", {"datasets": ["nope"]}, ValueError, "unknown or no data sets"),
+])
+def test_hostile_settings_are_refused_before_any_work(study, kwargs, error, match, tmp_path, monkeypatch):
+    """Each study's library entry point refuses a bad setting with one clear error and writes nothing."""
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(f"lsis_robust.studies.{study}")
+    with pytest.raises(error, match=match):
+        module.run_and_write(tmp_path / "out", **({"quick": True} | kwargs), progress=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
+    from lsis_robust.studies import efficiency
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        efficiency.run_and_write(tmp_path / "afile", quick=True, progress=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_option
+from .._validation import check_bool, check_option
 from ..paper import METHOD_COLORS, STUDY_SETTINGS
 from ..registry import parse_loss_spec, split_loss_specs
 
@@ -85,7 +85,7 @@ def default_out_dir(study, protocol=None, quick=False) -> Path:
 def study_settings(study, quick=False, **given) -> dict:
     """The settings of a study run: each of ``given`` that is not None, else the preset of paper.STUDY_SETTINGS
     (the full study, or the ``--quick`` one)."""
-    preset = STUDY_SETTINGS["quick" if quick else "full"][study]
+    preset = STUDY_SETTINGS["quick" if check_bool(quick, "quick") else "full"][study]
     return {k: (given[k] if given.get(k) is not None else preset[k]) for k in dict.fromkeys([*preset, *given])}
 
 

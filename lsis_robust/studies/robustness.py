@@ -375,7 +375,13 @@ def run_and_write(out_dir, *, quick=False, betas=None, methods=None, eps=0.05, x
     robustness_grid(**kw)  # validates everything before any work
     check_execution(backend, n_jobs, scheduler, device)
     out_dir = Path(check_out_dir(out_dir, "out_dir"))
-    other_dir = other_protocol_dir(out_dir, protocol, quick) if compare_with is None else Path(compare_with)
+    if compare_with is None:
+        other_dir = other_protocol_dir(out_dir, protocol, quick)
+    else:  # a folder named on purpose must hold what it is named for; a default one may be absent
+        other_dir = Path(compare_with)
+        if not (other_dir / "robustness.csv").is_file():
+            raise ValueError(f"compare_with {other_dir} holds no robustness.csv: run the other protocol's study "
+                             "with that --out first, or leave compare_with out")
     df, wall = run_robustness(**kw, seed=seed, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                               cache_dir=cache_dir, progress=progress)
     paths = list(write_table(df, out_dir, "robustness", f"Robustness study, {protocol} protocol: SoB and TTR under "
