@@ -452,7 +452,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         (ROC AUC, ...) read it as a confidence of the second class.
         """
         s = self._scores(X)
-        return -s if getattr(self.loss_, "labels_by_argmin", False) else s
+        return -s if self.loss_.labels_by_argmin else s
 
     def predict(self, X):
         """Class labels: by the sign of :meth:`decision_function` (of the score, reversed for LSLR with alpha > 1)."""

@@ -61,7 +61,7 @@ def loss_source_digest(loss):
 def predict_pm(loss, scores):
     """Predicted labels in {-1, +1}: sign of the score, reversed where the loss labels by arg min (LSLR alpha > 1)."""
     pred = np.where(scores > 0, 1.0, -1.0)
-    return -pred if getattr(loss, "labels_by_argmin", False) else pred
+    return -pred if loss.labels_by_argmin else pred
 
 
 def method_label(spec):

@@ -49,14 +49,8 @@ def method_label(loss) -> str:
 
 
 def resolve_loss(loss) -> MarginLoss:
-    """A loss from a registered name, a spec 'name:param=value' or an instance."""
-    if isinstance(loss, str):
-        return parse_loss_spec(loss)
-    loss = get_loss(loss)
-    for attr in ("phi", "dphi"):
-        if not callable(getattr(loss, attr, None)):
-            raise TypeError(f"loss {loss!r} has no callable {attr}(m)")
-    return loss
+    """A loss from a registered name, a spec 'name:param=value', an instance or a user's phi (wrapped)."""
+    return parse_loss_spec(loss) if isinstance(loss, str) else get_loss(loss)
 
 
 def kink_margins(loss) -> np.ndarray:
