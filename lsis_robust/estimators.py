@@ -133,7 +133,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         minimum of CH in about 1.5% of cases, of MLSLR (alpha = 0.4) in
         about 3% and of BY (c = 0.5, whose objective is flat wherever
         v > c) in about 11%; ``n_starts=10`` brings BY to about 1%
-        (``python scripts/bench_starts.py``).
+        (``python -m lsis_robust.bench.starts``).
     tol : float, default=1e-8
         Convergence when the largest absolute entry of the gradient of the
         mean loss, taken with respect to the coefficients of the columns
@@ -276,7 +276,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit the model; y holds exactly two classes (any labels)."""
         # One BLAS thread: the study tasks have always fitted under threadpool_limits(1), so a fit gives their
         # numbers bit for bit on any machine (a threaded product sums in an order that depends on the thread
-        # count), and at a fit's sizes the threads cost more than they save (bench_foundation.py).
+        # count), and at a fit's sizes the threads cost more than they save (``python -m lsis_robust.bench.foundation``).
         with _single_blas_thread():
             self._check_params()
             loss = self._resolve_loss()

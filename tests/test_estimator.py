@@ -170,7 +170,7 @@ def test_summary_text_and_feature_names():
     assert np.all(table["std err"] > 0)
 
 
-def test_multistart_is_deterministic_and_keeps_the_lowest_objective():
+def test_the_starts_are_deterministic_and_the_lowest_objective_wins():
     X, y = _logistic_sample(400, np.array([0.0, 2.0]), seed=5)
     X[:20] = -8.0
     y[:20] = 1
