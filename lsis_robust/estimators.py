@@ -276,7 +276,8 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit the model; y holds exactly two classes (any labels)."""
         # One BLAS thread: the study tasks have always fitted under threadpool_limits(1), so a fit gives their
         # numbers bit for bit on any machine (a threaded product sums in an order that depends on the thread
-        # count), and at a fit's sizes the threads cost more than they save (``python -m lsis_robust.bench.foundation``).
+        # count), and at a fit's sizes the threads cost more than they save
+        # (``python -m lsis_robust.bench.foundation``).
         with _single_blas_thread():
             self._check_params()
             loss = self._resolve_loss()
