@@ -1,11 +1,9 @@
 """How compare shows a method and finds its K-class form: the one small place that asks about a loss."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .settings import NEW_COLOR
 
-__all__ = ["KClassMethod", "kclass_form", "label", "nn_method", "style"]
+__all__ = ["label", "new_loss_method", "nn_method", "style"]
 
 
 def label(spec, new):
@@ -26,31 +24,15 @@ def style(ctx, spec, i):
     return {"color": method_color(spec, i), "lw": 1.3}
 
 
-def kclass_form(loss):
-    """The K-class torch form ``f(logits, target, reduction="mean")`` of a loss, or None."""
-    return loss.kclass()
-
-
-@dataclass(frozen=True)
-class KClassMethod:
-    """The new loss as a deep-net method: what :mod:`lsis_robust.nn.train` needs of a Method."""
-
-    name: str
-    fn: object
-    kind: str = "user"
-    alpha: float | None = None
-    argmin_labels: bool = False
-    has_rlogit: bool = False
-
-    def check(self, n_classes):
-        return self
-
-    def loss(self, logits, target, reduction="mean"):
-        return self.fn(logits, target, reduction=reduction)
-
-
 def nn_method(spec, loss):
     """The deep-net method of a baseline ``spec`` (its ``loss``), or None when the loss has no K-class form."""
     from ..nn.methods import parse_method
 
     return None if loss.kclass() is None else parse_method(spec)
+
+
+def new_loss_method(name, loss):
+    """The new loss as a deep-net method named ``name``, trained through its own ``kclass()`` form."""
+    from ..nn.methods import Method
+
+    return Method("user", None, name, loss)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..reporting import save_figure
 from ._plot import subplots
-from .methods import KClassMethod, kclass_form, label, nn_method, style
+from .methods import label, new_loss_method, nn_method, style
 from .result import Figure, Score, Section, Table
 
 __all__ = ["criterion_nn"]
@@ -11,8 +11,7 @@ __all__ = ["criterion_nn"]
 
 def criterion_nn(ctx) -> Section:
     title = "Deep network benchmark"
-    kclass = kclass_form(ctx.methods[ctx.new])
-    if kclass is None:
+    if ctx.methods[ctx.new].kclass() is None:
         return Section("nn", title, "", notes=[
             (f"Skipped: the loss {ctx.new!r} has no K-class torch form. Give it a `kclass(logits, target, "
              "reduction='mean', **params)` attribute to include the deep-network benchmark.")])
@@ -30,7 +29,8 @@ def criterion_nn(ctx) -> Section:
     model, epochs, trials = ctx.settings[dataset]
     notes, methods, to_spec = [], [], {}
     for spec in ctx.methods:
-        m = KClassMethod(label(spec, ctx.new), kclass) if spec == ctx.new else nn_method(spec, ctx.methods[spec])
+        loss = ctx.methods[spec]
+        m = new_loss_method(label(spec, ctx.new), loss) if spec == ctx.new else nn_method(spec, loss)
         if m is None:
             notes.append(f"{label(spec, ctx.new)}: no K-class form in lsis_robust.nn, not trained.")
         else:
