@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erfc
 
+from ._smoothing import unsmoothed
 from ._validation import check_alpha as validate_alpha  # the rule's public name, kept for users
 from ._validation import check_c as _validate_c
 
@@ -363,8 +364,6 @@ class LSLR(MarginLoss):
 
     def link(self, s):
         """The R-logit model (eq. 10): (sigma(s) - alpha/2) / (1 - alpha); may leave [0, 1]."""
-        from ._smoothing import unsmoothed
-
         return unsmoothed(super().link(s), self.alpha, 2)
 
 
