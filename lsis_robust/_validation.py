@@ -33,6 +33,7 @@ import math
 import numbers
 import os
 import reprlib
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -321,9 +322,20 @@ def check_out_dir(path, option="--out") -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"{option} {path} cannot be created: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _can_create_in(parent):
         raise ValueError(f"{option} {path}: the folder {parent} is not writable")
     return path
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a folder can be made in ``folder``, by making (and removing) one: ``os.access`` says yes to root
+    everywhere, even where nothing can be created (``/proc``, a read-only mount)."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".lsis-robust-probe-", dir=folder)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
 
 
 def arg_type(check, *args, **kwargs):

@@ -2,6 +2,7 @@
 points taking the same kind of value refuse the same inputs with the same message shape."""
 import argparse
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -278,3 +279,14 @@ def test_the_estimator_declares_its_constraints_as_scikit_learn_checks_them():
 
     assert set(RobustLogisticRegression._parameter_constraints) == set(RobustLogisticRegression().get_params())
     check_param_validation("RobustLogisticRegression", RobustLogisticRegression())
+
+
+def test_an_output_folder_where_nothing_can_be_created_is_refused_before_any_work(tmp_path):
+    """check_out_dir makes (and removes) a probe folder: os.access says yes to root even under /proc."""
+    from lsis_robust._validation import check_out_dir
+
+    assert check_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert list(tmp_path.iterdir()) == []  # the probe leaves no trace
+    if Path("/proc/self").is_dir():  # Linux: nothing can be created in /proc, whoever asks
+        with pytest.raises(ValueError, match="the folder /proc is not writable"):
+            check_out_dir("/proc/no-such/out")
