@@ -636,7 +636,8 @@ class _BoundedRhoLoss(MarginLoss):
         # limits at +-inf instead of 0 * inf.
         u = np.abs(m)
         np.minimum(u, 1e6, out=u)
-        e = np.exp(-u)
+        e = np.negative(u)
+        np.exp(e, out=e)
         w = np.log1p(e)
         u += w
         big = e + 1.0
@@ -648,23 +649,30 @@ class _BoundedRhoLoss(MarginLoss):
     def _derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order):
         """[phi', phi''][:order] from psi and psi' at w and u (the formulas of the class docstring)."""
         sn = np.where(pos, small, big)
-        dphi = small * psi_w
-        dphi += big * psi_u
+        sig_psi_w = small * psi_w
+        sig_psi_u = big * psi_u
+        dphi = sig_psi_w + sig_psi_u
         dphi *= sn
         np.negative(dphi, out=dphi)
         if order < 2:
             return [dphi]
-        # phi'' = s2 (2 sn psi(v) - (sn - sp) psi(vbar) - sp psi'(vbar)) + sn^3 psi'(v), built in place
-        sp = np.where(pos, big, small)
-        d2 = np.where(pos, psi_w, psi_u)
-        d2 *= sn
-        d2 *= 2.0
-        part = sn - sp
-        part *= np.where(pos, psi_u, psi_w)
-        d2 -= part
-        part = np.where(pos, dpsi_u, dpsi_w)
-        part *= sp
-        d2 -= part
+        # phi'' = s2 (2 sn psi(v) - (sn - sp) psi(vbar) - sp psi'(vbar)) + sn^3 psi'(v). The bracket is formed
+        # for both (v, vbar) = (w, u) and (u, w) on every row and one picked: one n-vector select instead of
+        # four. sn - sp is small - big or its exact negative, so big - small enters as + (small - big).
+        small_minus_big = small - big
+        v_is_w = sig_psi_w
+        v_is_w *= 2.0
+        part = small_minus_big * psi_u
+        v_is_w -= part
+        np.multiply(big, dpsi_u, out=part)
+        v_is_w -= part
+        v_is_u = sig_psi_u
+        v_is_u *= 2.0
+        small_minus_big *= psi_w
+        v_is_u += small_minus_big
+        np.multiply(small, dpsi_w, out=part)
+        v_is_u -= part
+        d2 = np.where(pos, v_is_w, v_is_u)
         d2 *= small
         d2 *= big
         part = np.where(pos, dpsi_w, dpsi_u)
