@@ -672,7 +672,9 @@ class _BoundedRhoLoss(MarginLoss):
         v_is_u += small_minus_big
         np.multiply(small, dpsi_w, out=part)
         v_is_u -= part
-        d2 = np.where(pos, v_is_w, v_is_u)
+        np.putmask(v_is_u, pos, v_is_w)  # in place: one n-vector fewer alive at the peak
+        d2 = v_is_u
+        del v_is_w
         d2 *= small
         d2 *= big
         part = np.where(pos, dpsi_w, dpsi_u)
