@@ -636,7 +636,8 @@ class _BoundedRhoLoss(MarginLoss):
         # limits at +-inf instead of 0 * inf.
         u = np.abs(m)
         np.minimum(u, 1e6, out=u)
-        e = np.exp(-u)
+        e = np.negative(u)
+        np.exp(e, out=e)
         w = np.log1p(e)
         u += w
         big = e + 1.0
@@ -648,23 +649,32 @@ class _BoundedRhoLoss(MarginLoss):
     def _derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order):
         """[phi', phi''][:order] from psi and psi' at w and u (the formulas of the class docstring)."""
         sn = np.where(pos, small, big)
-        dphi = small * psi_w
-        dphi += big * psi_u
+        sig_psi_w = small * psi_w
+        sig_psi_u = big * psi_u
+        dphi = sig_psi_w + sig_psi_u
         dphi *= sn
         np.negative(dphi, out=dphi)
         if order < 2:
             return [dphi]
-        # phi'' = s2 (2 sn psi(v) - (sn - sp) psi(vbar) - sp psi'(vbar)) + sn^3 psi'(v), built in place
-        sp = np.where(pos, big, small)
-        d2 = np.where(pos, psi_w, psi_u)
-        d2 *= sn
-        d2 *= 2.0
-        part = sn - sp
-        part *= np.where(pos, psi_u, psi_w)
-        d2 -= part
-        part = np.where(pos, dpsi_u, dpsi_w)
-        part *= sp
-        d2 -= part
+        # phi'' = s2 (2 sn psi(v) - (sn - sp) psi(vbar) - sp psi'(vbar)) + sn^3 psi'(v). The bracket is formed
+        # for both (v, vbar) = (w, u) and (u, w) on every row and one picked: one n-vector select instead of
+        # four. sn - sp is small - big or its exact negative, so big - small enters as + (small - big).
+        small_minus_big = small - big
+        v_is_w = sig_psi_w
+        v_is_w *= 2.0
+        part = small_minus_big * psi_u
+        v_is_w -= part
+        np.multiply(big, dpsi_u, out=part)
+        v_is_w -= part
+        v_is_u = sig_psi_u
+        v_is_u *= 2.0
+        small_minus_big *= psi_w
+        v_is_u += small_minus_big
+        np.multiply(small, dpsi_w, out=part)
+        v_is_u -= part
+        np.putmask(v_is_u, pos, v_is_w)  # in place: one n-vector fewer alive at the peak
+        d2 = v_is_u
+        del v_is_w
         d2 *= small
         d2 *= big
         part = np.where(pos, dpsi_w, dpsi_u)
@@ -721,22 +731,42 @@ class BiancoYohai(_BoundedRhoLoss):
         val = t * (1 - 1 / c) - t * np.minimum(neg_log_t, c) / c + math.exp(-c) / c
         return np.where(neg_log_t < c, val, 0.0)
 
-    def _side(self, x, t):
-        """zeta1, eta (at t = e^{-x}), psi and psi' at x; x = None: past the kink c everywhere."""
+    def _side(self, x, t, value, order):
+        """zeta1 and eta (at t = e^{-x}) if value, psi, and psi' if order, at x (None where not asked for);
+        x = None: past the kink c everywhere."""
         c = self.c
         if x is None:  # zeta1 is at its maximum c/2 and nothing else is left
             return c / 2, 0.0, 0.0, 0.0
-        inside = x < c
+        past = x >= c
         xc = np.minimum(x, c)
-        psi = 1.0 - xc / c
-        return (xc - xc * xc / (2 * c), np.where(inside, t * psi - t / c + math.exp(-c) / c, 0.0), psi,
-                np.where(inside, -1.0 / c, 0.0))
+        psi = xc / c
+        np.subtract(1.0, psi, out=psi)
+        zeta = eta = dpsi = None
+        if value:
+            zeta = xc * xc
+            zeta /= 2 * c
+            np.subtract(xc, zeta, out=zeta)
+            eta = t * psi
+            np.divide(t, c, out=xc)
+            eta -= xc
+            eta += math.exp(-c) / c
+            # putmask with a scalar zeroes the rows past the kink in about half of np.where's time
+            np.putmask(eta, past, 0.0)
+        if order:
+            dpsi = np.full_like(x, -1.0 / c)
+            np.putmask(dpsi, past, 0.0)
+        return zeta, eta, psi, dpsi
 
     def _evaluate(self, m, value, order):
         w, u, small, big, pos = self._sides(m)
-        z_w, eta_w, psi_w, dpsi_w = self._side(w, big)
-        z_u, eta_u, psi_u, dpsi_u = self._side(u if self.c > _LOG2 else None, small)  # u >= log 2
-        out = [np.where(pos, z_w, z_u) + eta_w + eta_u] if value else []
+        z_w, eta_w, psi_w, dpsi_w = self._side(w, big, value, order)
+        z_u, eta_u, psi_u, dpsi_u = self._side(u if self.c > _LOG2 else None, small, value, order)  # u >= log 2
+        out = []
+        if value:
+            phi = np.where(pos, z_w, z_u)
+            phi += eta_w
+            phi += eta_u
+            out.append(phi)
         if order:
             out += self._derivatives_from_sides(pos, small, big, psi_w, psi_u, dpsi_w, dpsi_u, order)
         return out
@@ -809,10 +839,10 @@ class CrouxHaesbroeck(_BoundedRhoLoss):
         ec = math.exp(-sc)
         w, u, small, big, pos = self._sides(m)
         u_past_kink_everywhere = c < _LOG2
-        s_u = np.sqrt(u if u_past_kink_everywhere else np.maximum(u, c))
-        if u_past_kink_everywhere:
-            del u
-        es_u = np.exp(-s_u)
+        s_u = u if u_past_kink_everywhere else np.maximum(u, c)  # past the kink u is not needed again
+        np.sqrt(s_u, out=s_u)
+        es_u = np.negative(s_u)
+        np.exp(es_u, out=es_u)
         if u_past_kink_everywhere:
             idx = np.flatnonzero(w > c)  # the few rows with w past the kink
             s_w_idx = np.sqrt(w[idx])
@@ -846,13 +876,14 @@ class CrouxHaesbroeck(_BoundedRhoLoss):
                 tails[idx] += erfc(0.5 + s_w_idx) - tail_at_kink
             tails *= -0.5 * math.exp(0.25) * math.sqrt(math.pi)
             # zeta1(v): v = w where m >= 0 (linear unless w is past the kink), v = u elsewhere
-            zeta = s_u + 1.0
+            zeta = np.add(s_u, 1.0, out=s_u)
             zeta *= es_u
             zeta *= -2.0
             zeta += upper_const
             if not u_past_kink_everywhere:
-                np.copyto(zeta, u * ec, where=u <= c)
-            np.copyto(zeta, w * ec, where=pos)
+                np.putmask(zeta, u <= c, u * ec)  # putmask: a third of copyto(where=)'s time on a random mask
+            w *= ec
+            np.putmask(zeta, pos, w)
             if idx is not None and idx.size:
                 upper = pos[idx]  # rows with v = w past the kink
                 zeta[idx[upper]] = upper_const - 2 * es_w[idx[upper]] * (1 + s_w_idx[upper])
@@ -860,7 +891,8 @@ class CrouxHaesbroeck(_BoundedRhoLoss):
             del zeta
             es_u *= small
             tails += es_u
-            tails += big * es_w
+            big *= es_w
+            tails += big
             out.insert(0, tails)
         return out
 
