@@ -53,10 +53,11 @@ def _column_scales(Z, w, first, names):
     scales = np.ones(Z.shape[1])
     positive = w > 0
     every_row = positive.all()
-    equal = np.all(w[positive] == w[positive][0])
+    counted_w = w if every_row else w[positive]
+    equal = np.all(counted_w == counted_w[0])
     # One pass makes |Z'| row-contiguous; its rows are copies, free to be reordered in place.
     for j, magnitude in enumerate(np.abs(Z[:, first:].T, order="C"), start=first):
-        if every_row and np.count_nonzero(magnitude) == magnitude.size:
+        if every_row and magnitude.min() > 0:
             values, weights = magnitude, w
         else:
             counted = (magnitude > 0) & positive
@@ -66,7 +67,9 @@ def _column_scales(Z, w, first, names):
         top = values.max()
         if equal:
             k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
-            values.partition(k)
+            # Every selection finds the same value. A sequence of kth gets numpy's introselect, 3-4 times faster
+            # on 1e4 values (on AVX-512 x86) than the SIMD quickselect (x86-simd-sort) a single kth is given.
+            values.partition((k, k))
             scales[j] = values[k]
         else:
             order = np.argsort(values)
