@@ -55,8 +55,9 @@ def _column_scales(Z, w, first, names):
     every_row = positive.all()
     counted_w = w if every_row else w[positive]
     equal = np.all(counted_w == counted_w[0])
-    # One pass makes |Z'| row-contiguous; its rows are copies, free to be reordered in place.
-    for j, magnitude in enumerate(np.abs(Z[:, first:].T, order="C"), start=first):
+    for j in range(first, Z.shape[1]):
+        # A copy, free to be reordered in place; one column at a time, so that no n x d temporary exists.
+        magnitude = np.abs(Z[:, j])
         if every_row and magnitude.min() > 0:
             values, weights = magnitude, w
         else:
@@ -67,9 +68,7 @@ def _column_scales(Z, w, first, names):
         top = values.max()
         if equal:
             k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
-            # Every selection finds the same value. A sequence of kth gets numpy's introselect, 3-4 times faster
-            # on 1e4 values (on AVX-512 x86) than the SIMD quickselect (x86-simd-sort) a single kth is given.
-            values.partition((k, k))
+            values.partition(k)
             scales[j] = values[k]
         else:
             order = np.argsort(values)

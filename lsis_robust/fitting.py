@@ -94,10 +94,8 @@ def _trimmed_weights(m, w, n_features):
     if np.all(w == w[:, :1]):
         # Equal weights: the cut is an order statistic, found by selection instead of a sort; the
         # cumulative weight of the k + 1 lowest rows is below 10% for 10 (k + 1) < n, i.e. (n - 1) // 10 rows.
-        # A sequence of kth makes numpy select by introselect, faster than its single-kth SIMD quickselect
-        # (see estimators._column_scales); the value selected is the same.
         pos = (n - 1) // 10
-        cut = np.partition(m, (pos, pos), axis=1)[:, pos]
+        cut = np.partition(m, pos, axis=1)[:, pos]
     else:
         order = np.argsort(m, axis=1, kind="stable")
         ms = np.take_along_axis(m, order, axis=1)
