@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
                                no_separation_certified)
-from .fitting import falls_with_margin, fit_batch
+from .fitting import falls_with_margin, fit_batch, kth_smallest
 from .losses import LR, MarginLoss
 from .registry import get_loss
 from .reporting import ReportTable
@@ -56,8 +56,7 @@ def _column_scales(Z, w, first, names):
     counted_w = w if every_row else w[positive]
     equal = np.all(counted_w == counted_w[0])
     for j in range(first, Z.shape[1]):
-        # A copy, free to be reordered in place; one column at a time, so that no n x d temporary exists.
-        magnitude = np.abs(Z[:, j])
+        magnitude = np.abs(Z[:, j])  # one column at a time, so that no n x d temporary exists
         if every_row and magnitude.min() > 0:
             values, weights = magnitude, w
         else:
@@ -66,10 +65,8 @@ def _column_scales(Z, w, first, names):
         if values.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
         top = values.max()
-        if equal:
-            k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
-            values.partition(k)
-            scales[j] = values[k]
+        if equal:  # the lower middle value: a value of the column, no sum to overflow
+            scales[j] = kth_smallest(values, (values.size - 1) // 2)
         else:
             order = np.argsort(values)
             cum = np.cumsum(weights[order])

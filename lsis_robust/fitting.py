@@ -35,7 +35,8 @@ from ._solver import newton_minimize
 from ._validation import check_real, check_size
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin",
+           "kth_smallest"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -73,6 +74,31 @@ def ray_limit(problem, beta, margins=None):
     return np.sum(problem.w * phi_limit, axis=-1)
 
 
+def kth_smallest(values, k):
+    """The ``k``-th smallest (from 0) of the 1-d array ``values``: ``np.partition(values, k)[k]``, about twice
+    as fast at n = 1e4 (numpy's selection takes some 12 ns a value).
+
+    Floyd and Rivest's sampling: the values of a strided sample of about n^(2/3) ranked 3 standard deviations
+    of a rank on either side of k's place bracket the answer, almost always; then only the values between
+    them (about 10% at n = 1e4) are selected from.  Where the bracket misses (ties, NaN, a pattern in the
+    order of the values) the whole array is, so the answer is always the exact order statistic.
+    """
+    n = values.size
+    if n < 4096:  # below, the sampling costs about what it saves
+        return np.partition(values, k)[k]
+    sample = values[::int(n ** (1 / 3)) // 2]
+    place = k * sample.size // n
+    reach = int(1.5 * np.sqrt(sample.size)) + 2  # 3 standard deviations of a sample rank, at most sqrt(s) / 2
+    low_rank, high_rank = max(place - reach, 0), min(place + reach, sample.size - 1)
+    bracket = np.partition(sample, (low_rank, high_rank))
+    low, high = bracket[low_rank], bracket[high_rank]
+    below = np.count_nonzero(values < low)
+    between = values[(values >= low) & (values <= high)]
+    if below <= k < below + between.size:
+        return np.partition(between, k - below)[k - below]
+    return np.partition(values, k)[k]
+
+
 _POSITIVE_MARGINS = np.geomspace(1e-3, 30.0, 60)
 
 
@@ -95,7 +121,7 @@ def _trimmed_weights(m, w, n_features):
         # Equal weights: the cut is an order statistic, found by selection instead of a sort; the
         # cumulative weight of the k + 1 lowest rows is below 10% for 10 (k + 1) < n, i.e. (n - 1) // 10 rows.
         pos = (n - 1) // 10
-        cut = np.partition(m, pos, axis=1)[:, pos]
+        cut = np.array([kth_smallest(row, pos) for row in m])
     else:
         order = np.argsort(m, axis=1, kind="stable")
         ms = np.take_along_axis(m, order, axis=1)
