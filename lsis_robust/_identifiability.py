@@ -194,13 +194,12 @@ def _no_separation_certificate(Zp, sign, scale, lam):
 
 
 def _positive_rows(Z, y_pm, w, side):
-    """Rows of positive weight (a view when every row counts), their signs side y_i, the columns' maximum
+    """Rows of positive weight (views when every row counts), their signs side y_i, the columns' maximum
     magnitudes (two reductions instead of a copy of |Z|), and the rows' mask."""
-    Z = np.asarray(Z, dtype=np.float64)
+    Z, y_pm = np.asarray(Z, dtype=np.float64), np.asarray(y_pm, dtype=np.float64)
     pos = np.asarray(w, dtype=np.float64) > 0
-    Zp = Z if pos.all() else Z[pos]
-    sign = side * np.asarray(y_pm, dtype=np.float64)[pos]
-    return Zp, sign, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
+    Zp, yp = (Z, y_pm) if pos.all() else (Z[pos], y_pm[pos])
+    return Zp, side * yp, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
 
 
 def no_separation_certified(Z, y_pm, w, side, beta, loss=None, beta_ml=None):
@@ -219,7 +218,8 @@ def no_separation_certified(Z, y_pm, w, side, beta, loss=None, beta_ml=None):
     if not _raw_products_safe(scale):
         return False
     m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
-    wp = np.asarray(w, dtype=np.float64)[pos]
+    w = np.asarray(w, dtype=np.float64)
+    wp = w if pos.all() else w[pos]
     wp = wp / wp.max()
     candidates = [lambda: -side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
     if beta_ml is not None:  # LR's multipliers sigma(-y z'beta_ml): the sign of the labels is y's, not side's
