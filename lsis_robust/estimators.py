@@ -433,7 +433,7 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
         cov /= np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         # The certificate is scale-free: checked here, on the scaled design, which nothing keeps alive after.
-        # The ML fit (the first start) gives it LR's multipliers where the loss's own vanish (BY).
+        # The ML fit (the first start) gives it LR's multipliers, its cheapest proof and the one BY relies on.
         certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss, fit.beta_ml[0])
         return beta, cov, (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
 

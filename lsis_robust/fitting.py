@@ -78,10 +78,10 @@ def kth_smallest(values, k):
     """The ``k``-th smallest (from 0) of the 1-d array ``values``: ``np.partition(values, k)[k]``, about twice
     as fast at n = 1e4 (numpy's selection takes some 12 ns a value).
 
-    Floyd and Rivest's sampling: the values of a strided sample of about n^(2/3) ranked 3 standard deviations
-    of a rank on either side of k's place bracket the answer, almost always; then only the values between
-    them (about 10% at n = 1e4) are selected from.  Where the bracket misses (ties, NaN, a pattern in the
-    order of the values) the whole array is, so the answer is always the exact order statistic.
+    Floyd and Rivest's sampling: in a strided sample of about 2 n^(2/3) values, the two ranked 3 standard
+    deviations (of a sample rank) either side of k's place almost always bracket the answer, and only the
+    values between them (about 10% at n = 1e4) are selected from.  Where the bracket misses (ties, NaN, an
+    order with a pattern) every value is, so the answer is always the exact order statistic.
     """
     n = values.size
     if n < 4096:  # below, the sampling costs about what it saves
