@@ -194,37 +194,43 @@ def _no_separation_certificate(Zp, sign, scale, lam):
 
 
 def _positive_rows(Z, y_pm, w, side):
-    """Rows of positive weight (a view when every row counts), their signs side y_i, the columns' maximum
+    """Rows of positive weight (views when every row counts), their signs side y_i, the columns' maximum
     magnitudes (two reductions instead of a copy of |Z|), and the rows' mask."""
-    Z = np.asarray(Z, dtype=np.float64)
+    Z, y_pm = np.asarray(Z, dtype=np.float64), np.asarray(y_pm, dtype=np.float64)
     pos = np.asarray(w, dtype=np.float64) > 0
-    Zp = Z if pos.all() else Z[pos]
-    sign = side * np.asarray(y_pm, dtype=np.float64)[pos]
-    return Zp, sign, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
+    Zp, yp = (Z, y_pm) if pos.all() else (Z[pos], y_pm[pos])
+    return Zp, side * yp, np.maximum(Zp.max(axis=0), -Zp.min(axis=0)), pos
 
 
 def no_separation_certified(Z, y_pm, w, side, beta, loss=None, beta_ml=None):
-    """Whether the stationarity of ``loss`` at ``beta``, of LR at its own fit ``beta_ml`` or, failing those, of LR
+    """Whether the stationarity of LR at its own fit ``beta_ml``, of ``loss`` at ``beta`` or, failing those, of LR
     at ``beta``'s margins proves that no direction separates any row of labels ``side * y_pm`` on ``Z``
     (:func:`_no_separation_certificate`).
 
-    Cheap proofs come first: a loss with phi' < 0 everywhere (CH) certifies at its own estimate; one whose phi'
-    vanishes on some margins (BY's for |m| < 0.46 at c = 0.5) cannot, and LR's multipliers at the ML fit
-    ``beta_ml`` (fitted to the labels ``y_pm``) are positive and sum the rows to about 0.  Stiemke's system
-    sum_i lam_i a_i = 0 is the same for a_i and -a_i, so one certificate serves both signs of the labels.
-    The rows are scaled to unit maximum magnitude, so ``Z`` may be given in any column units, with ``beta``
-    and ``beta_ml`` in the same units.
+    The answer is whether any of them does, so they are tried cheapest first.  LR's multipliers at the ML fit
+    ``beta_ml`` (fitted to the labels ``y_pm``) are positive and sum the rows to about 0, and they cost one
+    logistic evaluation, a fraction of a robust loss's phi'.  Failing them (an ML fit far from stationary), a
+    loss with phi' < 0 everywhere (CH) certifies at its own estimate; one whose phi' vanishes on some margins
+    (BY's for |m| < 0.46 at c = 0.5) cannot.  Stiemke's system sum_i lam_i a_i = 0 is the same for a_i and
+    -a_i, so one certificate serves both signs of the labels.  The rows are scaled to unit maximum magnitude,
+    so ``Z`` may be given in any column units, with ``beta`` and ``beta_ml`` in the same units.
     """
     Zp, sign, scale, pos = _positive_rows(Z, y_pm, w, side)
     if not _raw_products_safe(scale):
         return False
-    m = sign * (Zp @ beta)  # margins of the reversed labels when side = -1
-    wp = np.asarray(w, dtype=np.float64)[pos]
+    w = np.asarray(w, dtype=np.float64)
+    wp = w if pos.all() else w[pos]
     wp = wp / wp.max()
-    candidates = [lambda: -side * wp * np.asarray(loss.dphi(side * m), dtype=np.float64)] if loss is not None else []
+
+    def margins():  # at beta, of the reversed labels when side = -1
+        return sign * (Zp @ beta)
+
+    candidates = []
     if beta_ml is not None:  # LR's multipliers sigma(-y z'beta_ml): the sign of the labels is y's, not side's
         candidates.append(lambda: wp * LR().link(-side * sign * (Zp @ beta_ml)))
-    candidates.append(lambda: wp * LR().link(-m))  # computed only when the others fail
+    if loss is not None:
+        candidates.append(lambda: -side * wp * np.asarray(loss.dphi(side * margins()), dtype=np.float64))
+    candidates.append(lambda: wp * LR().link(-margins()))
     return any(_no_separation_certificate(Zp, sign, scale, lam()) for lam in candidates)
 
 

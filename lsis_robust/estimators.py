@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, chec
 
 from ._identifiability import (AliasedColumnsWarning, Separation, aliased_columns, find_separation, infimum_side,
                                no_separation_certified)
-from .fitting import falls_with_margin, fit_batch
+from .fitting import falls_with_margin, fit_batch, kth_smallest
 from .losses import LR, MarginLoss
 from .registry import get_loss
 from .reporting import ReportTable
@@ -53,10 +53,11 @@ def _column_scales(Z, w, first, names):
     scales = np.ones(Z.shape[1])
     positive = w > 0
     every_row = positive.all()
-    equal = np.all(w[positive] == w[positive][0])
-    # One pass makes |Z'| row-contiguous; its rows are copies, free to be reordered in place.
-    for j, magnitude in enumerate(np.abs(Z[:, first:].T, order="C"), start=first):
-        if every_row and np.count_nonzero(magnitude) == magnitude.size:
+    counted_w = w if every_row else w[positive]
+    equal = np.all(counted_w == counted_w[0])
+    for j in range(first, Z.shape[1]):
+        magnitude = np.abs(Z[:, j])  # one column at a time, so that no n x d temporary exists
+        if every_row and magnitude.min() > 0:
             values, weights = magnitude, w
         else:
             counted = (magnitude > 0) & positive
@@ -64,10 +65,8 @@ def _column_scales(Z, w, first, names):
         if values.size == 0:
             continue  # nothing to scale; identifiability is checked elsewhere
         top = values.max()
-        if equal:
-            k = (values.size - 1) // 2  # the lower middle value: a value of the column, no sum to overflow
-            values.partition(k)
-            scales[j] = values[k]
+        if equal:  # the lower middle value: a value of the column, no sum to overflow
+            scales[j] = kth_smallest(values, (values.size - 1) // 2)
         else:
             order = np.argsort(values)
             cum = np.cumsum(weights[order])
@@ -296,7 +295,10 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"Only binary classification is supported: y needs exactly 2 classes, "
                     f"got {self.classes_.size} class{'es' if self.classes_.size != 1 else ''} ({kind} target)"
                 )
-            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if sample_weight is None:  # every row once: nothing for _check_sample_weight to check
+                sw = np.ones(X.shape[0])
+            else:
+                sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if self.weights == "mcd":
                 sw = sw * mcd_weights(X, random_state=self.random_state)
             if not np.any(sw > 0):
@@ -312,32 +314,34 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 Z, scales = Z[:, ~aliased], scales[~aliased]
             side = infimum_side(loss)
             # Z is scaled in place unless it is the user's own array; X still has the design in its units.
-            ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
+            beta, cov, ray, certified = self._fit_design(Z, y_pm, sw, scales, side, in_place=Z is not X)
             del Z  # scaled now, not the design in X's units: not to be used, nor kept alive through the checks
-            self._finish_identification(X, y_pm, sw, aliased, ray, side, certified)
+            self._finish_identification(X, y_pm, sw, aliased, beta, cov, ray, side, certified)
             return self
 
     def _check_aliasing(self, Z, sw):
         """Mask of the design's aliased columns (see :mod:`lsis_robust._identifiability`), with its warning."""
         aliased = aliased_columns(Z, sw)
+        if not aliased.any():
+            return aliased
         names = np.array(self._param_names())
         if aliased.all():
             raise ValueError(f"no coefficient can be estimated: every column ({', '.join(names)}) is zero on the "
                              "rows of positive weight")
-        if aliased.any():
-            warnings.warn(
-                f"{aliased.sum()} coefficient(s) not defined because of singularities: {', '.join(names[aliased])} "
-                f"{'lies' if aliased.sum() == 1 else 'lie'} in the span of the earlier columns on the rows of "
-                "positive weight (R's glm rule, relative tolerance 1e-7); "
-                f"{'it is' if aliased.sum() == 1 else 'they are'} fixed at 0, with NaN standard errors, and the "
-                "other coefficients are fitted without them", AliasedColumnsWarning, stacklevel=3)
+        warnings.warn(
+            f"{aliased.sum()} coefficient(s) not defined because of singularities: {', '.join(names[aliased])} "
+            f"{'lies' if aliased.sum() == 1 else 'lie'} in the span of the earlier columns on the rows of "
+            "positive weight (R's glm rule, relative tolerance 1e-7); "
+            f"{'it is' if aliased.sum() == 1 else 'they are'} fixed at 0, with NaN standard errors, and the "
+            "other coefficients are fitted without them", AliasedColumnsWarning, stacklevel=3)
         return aliased
 
-    def _finish_identification(self, X, y_pm, sw, aliased, ray, side, certified):
+    def _finish_identification(self, X, y_pm, sw, aliased, beta, cov, ray, side, certified):
         """Separation check on the fitted (non-aliased) design, then coefficients and covariance over all terms.
 
-        ``_fit_design`` set the coefficients and covariance of the kept columns, found ``ray`` along the
-        estimate's direction and whether the fit's stationarity ``certified`` that no row is separated.
+        ``_fit_design`` fitted the coefficients ``beta`` and covariance ``cov`` of the kept columns, found
+        ``ray`` along the estimate's direction and whether the fit's stationarity ``certified`` that no row
+        is separated.
         """
         separated, lr_separated, ray_objective_limit = ray
         loss = self.loss_
@@ -347,10 +351,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
             Z = self._design(X)
             sep = find_separation(Z[:, kept] if aliased.any() else Z, y_pm, sw, side)
         p = aliased.size
-        beta = np.zeros(p)
-        beta[kept] = self.params_
-        cov = np.full((p, p), np.nan)
-        cov[np.ix_(kept, kept)] = self.covariance_
+        if aliased.any():  # aliased coefficients are 0, with NaN (co)variances
+            beta, kept_beta = np.zeros(p), beta
+            beta[kept] = kept_beta
+            cov, kept_cov = np.full((p, p), np.nan), cov
+            cov[np.ix_(kept, kept)] = kept_cov
         self.separation_ = None
         if sep is not None:
             infinite = np.zeros(p, dtype=bool)
@@ -386,7 +391,11 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
         self.covariance_ = cov
 
     def _fit_design(self, Z, y_pm, sw, scales, side, in_place):
-        """Fit on ``Z`` (overwritten when ``in_place``); return the ray facts and the separation certificate."""
+        """Fit on ``Z`` (overwritten when ``in_place``).
+
+        Returns the coefficients and their covariance in the units of the design before scaling, the ray facts
+        and the separation certificate.
+        """
         loss = self.loss_
         tol, max_iter = float(self.tol), int(self.max_iter)
         # Rows of weight 0 do not enter the objective: dropped, their values cannot overflow its Hessian.
@@ -417,17 +426,16 @@ class RobustLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"within {max_iter} iterations (largest entry {fit.grad_max[0]:.3g}); the estimate may not be "
                 "the minimiser",
                 ConvergenceWarning, stacklevel=3)
-        self._set_coef(beta)
         n_eff = sw.sum()
         if self.cov_type == "sandwich":
             cov = fit.problem.sandwich(fit.beta, n_eff, hessian=fit.hessian)[0]
         else:
             cov = fit.problem.model_based(fit.beta, n_eff, loss.link)[0]
-        self.covariance_ = cov / np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
+        cov /= np.outer(scales, scales)  # Cov(beta) = S^-1 Cov(gamma) S^-1
         # The certificate is scale-free: checked here, on the scaled design, which nothing keeps alive after.
-        # The ML fit (the first start) gives it LR's multipliers where the loss's own vanish (BY).
+        # The ML fit (the first start) gives it LR's multipliers, its cheapest proof and the one BY relies on.
         certified = bool(side) and no_separation_certified(Z, y_pm, sw, side, fit.beta[0], loss, fit.beta_ml[0])
-        return (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
+        return beta, cov, (fit.separated[0], fit.lr_separated[0], fit.ray_objective_limit[0]), certified
 
     def _set_coef(self, beta):
         if self.fit_intercept:

@@ -35,7 +35,8 @@ from ._solver import newton_minimize
 from ._validation import check_real, check_size
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin",
+           "kth_smallest"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
@@ -46,7 +47,7 @@ START_TOL = 1e-3
 RELATIVE_STEP = 0.5
 
 
-def ray_limit(problem, beta):
+def ray_limit(problem, beta, margins=None):
     """The limit of each problem's objective along the ray through its coefficients.
 
     Parameters
@@ -55,6 +56,8 @@ def ray_limit(problem, beta):
         The B objectives.
     beta : ndarray of shape (B, d)
         One direction per problem.
+    margins : ndarray of shape (B, n), optional
+        ``problem.margins(beta)`` when the caller has them.
 
     Returns
     -------
@@ -62,12 +65,38 @@ def ray_limit(problem, beta):
         lim_{t -> inf} f_b(t beta_b), from phi at the margins' limits -inf, 0 and +inf.  A limit at or
         below the objective at ``beta`` means no finite minimiser lies along that ray.
     """
-    m = problem.margins(beta)
-    scale = np.abs(m).max(axis=-1, keepdims=True)
-    side = np.where(np.abs(m) <= 1e-12 * scale, 1, np.where(m > 0, 2, 0))
+    m = problem.margins(beta) if margins is None else margins
+    size = np.abs(m)
     # Every limiting margin is -inf, 0 or +inf: phi is needed at three points, not at every row.
     phi_at_side = np.asarray(problem.loss.phi(np.array([-RAY_MARGIN, 0.0, RAY_MARGIN])), dtype=np.float64)
-    return np.sum(problem.w * phi_at_side[side], axis=-1)
+    phi_limit = np.where(m > 0, phi_at_side[2], phi_at_side[0])
+    phi_limit[size <= 1e-12 * size.max(axis=-1, keepdims=True)] = phi_at_side[1]
+    return np.sum(problem.w * phi_limit, axis=-1)
+
+
+def kth_smallest(values, k):
+    """The ``k``-th smallest (from 0) of the 1-d array ``values``: ``np.partition(values, k)[k]``, about twice
+    as fast at n = 1e4 (numpy's selection takes some 12 ns a value).
+
+    Floyd and Rivest's sampling: in a strided sample of about 2 n^(2/3) values, the two ranked 3 standard
+    deviations (of a sample rank) either side of k's place almost always bracket the answer, and only the
+    values between them (about 10% at n = 1e4) are selected from.  Where the bracket misses (ties, NaN, an
+    order with a pattern) every value is, so the answer is always the exact order statistic.
+    """
+    n = values.size
+    if n < 4096:  # below, the sampling costs about what it saves
+        return np.partition(values, k)[k]
+    sample = values[::int(n ** (1 / 3)) // 2]
+    place = k * sample.size // n
+    reach = int(1.5 * np.sqrt(sample.size)) + 2  # 3 standard deviations of a sample rank, at most sqrt(s) / 2
+    low_rank, high_rank = max(place - reach, 0), min(place + reach, sample.size - 1)
+    bracket = np.partition(sample, (low_rank, high_rank))
+    low, high = bracket[low_rank], bracket[high_rank]
+    below = np.count_nonzero(values < low)
+    between = values[(values >= low) & (values <= high)]
+    if below <= k < below + between.size:
+        return np.partition(between, k - below)[k - below]
+    return np.partition(values, k)[k]
 
 
 _POSITIVE_MARGINS = np.geomspace(1e-3, 30.0, 60)
@@ -84,15 +113,15 @@ def continuation_path(loss):
     return loss.continuation_path()
 
 
-def _trimmed_weights(lr_problem, beta_ml, w):
-    """Per problem: drop the 10% (by weight) worst-fitted rows; ``ok`` where enough rows remain."""
-    m = lr_problem.margins(beta_ml)
+def _trimmed_weights(m, w, n_features):
+    """Per problem: drop the 10% (by weight) of rows with the lowest ML margins ``m``; ``ok`` where more rows
+    than ``n_features`` remain."""
     n = m.shape[1]
     if np.all(w == w[:, :1]):
         # Equal weights: the cut is an order statistic, found by selection instead of a sort; the
         # cumulative weight of the k + 1 lowest rows is below 10% for 10 (k + 1) < n, i.e. (n - 1) // 10 rows.
         pos = (n - 1) // 10
-        cut = np.partition(m, pos, axis=1)[:, pos]
+        cut = np.array([kth_smallest(row, pos) for row in m])
     else:
         order = np.argsort(m, axis=1, kind="stable")
         ms = np.take_along_axis(m, order, axis=1)
@@ -100,7 +129,7 @@ def _trimmed_weights(lr_problem, beta_ml, w):
         pos = np.minimum(np.sum(cw < 0.1 * w.sum(axis=1, keepdims=True), axis=1), n - 1)
         cut = ms[np.arange(m.shape[0]), pos]
     keep = w * (m > cut[:, None])
-    ok = (keep.sum(axis=1) > 0) & (np.count_nonzero(keep, axis=1) > lr_problem.n_features)
+    ok = (keep.sum(axis=1) > 0) & (np.count_nonzero(keep, axis=1) > n_features)
     return keep, ok
 
 
@@ -162,17 +191,19 @@ class _MLStart:
         lr_tol, lr_xtol = (tol, 1e-9) if final else (max(tol, START_TOL), START_TOL)
         self.fit = newton_minimize(self.problem, np.zeros((B, d)), tol=lr_tol, xtol=lr_xtol, max_iter=max_iter)
         beta_ml = self.fit.beta
+        self.margins = self.problem.margins(beta_ml)  # the separation tests and the trimmed start read them
         # Complete separation can drive the LR objective to exactly 0, where the ray test sees no gap; an ML
         # iterate that classifies every weighted row correctly reveals it directly.
-        correct = ((self.problem.margins(beta_ml) > 0) | (w == 0)).all(axis=1)
-        self.separated = (ray_limit(self.problem, beta_ml) < self.fit.objective * (1 - 1e-9)) | correct
+        correct = ((self.margins > 0) | (w == 0)).all(axis=1)
+        limit = ray_limit(self.problem, beta_ml, self.margins)
+        self.separated = (limit < self.fit.objective * (1 - 1e-9)) | correct
         self._trimmed = None
 
     def trimmed(self):
         """The trimmed ML start and where it exists (see the module docstring)."""
         if self._trimmed is None:
             beta_ml, w = self.fit.beta, self.w
-            keep, ok = _trimmed_weights(self.problem, beta_ml, w)
+            keep, ok = _trimmed_weights(self.margins, w, self.problem.n_features)
             trimmed = beta_ml.copy()
             if ok.any():
                 idx = np.flatnonzero(ok)
@@ -308,7 +339,8 @@ def _fit_batch(loss, ml, tol, max_iter, n_random, rng) -> BatchFit:
     # already sits where the objective has flattened to its limit (Newton stops there on a vanishing
     # gradient, at coefficients of arbitrary size). Either way no finite minimiser was found.
     at_infinity = (limit <= objective + 1e-9 * np.abs(objective)) & np.any(beta != 0, axis=1)
-    separated = (lr_sep & falls_with_margin(loss)) | at_infinity
+    falls = lr_sep.any() and falls_with_margin(loss)  # evaluates the loss: asked only of separated samples
+    separated = (lr_sep & falls) | at_infinity
     return BatchFit(beta=beta, objective=objective, converged=newton_conv & ~separated, newton_converged=newton_conv,
                     grad_max=pick("grad_max"), n_iter=extra_iter + pick("n_iter"), start=[names[i] for i in best],
                     separated=separated, lr_separated=lr_sep, ray_objective_limit=limit, problem=problem,
