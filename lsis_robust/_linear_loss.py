@@ -145,7 +145,7 @@ class LinearMarginLoss:
     def _weighted_gram(self, coef):
         """sum_i coef_bi x_bi x_bi' for coef (B, n)."""
         if self.shared:
-            n, d = self.X.shape
+            d = self.X.shape[1]
             if d * d <= SMALL_D_SQUARED:  # one matrix product for all problems; n d^2 stays O(n d) here
                 return (coef @ self._outer_products()).reshape(-1, d, d)
             return np.stack([self._gram(c) for c in coef])

@@ -35,8 +35,7 @@ from ._solver import newton_minimize
 from ._validation import check_real, check_size
 from .losses import LR
 
-__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin",
-           "kth_smallest"]
+__all__ = ["BatchFit", "fit_batch", "fit_batch_losses", "ray_limit", "continuation_path", "falls_with_margin"]
 
 RAY_MARGIN = 1e4  # phi(+-1e4) is phi's limit at +-inf to double precision
 # Starts need not be minimisers to many digits: Newton on the loss itself refines them. The ML fit is
